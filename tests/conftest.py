@@ -13,8 +13,15 @@ from kser.data.labels import EMOTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Seven speakers with nEMO's gender mix (3 female, 4 male).
-SYNTHETIC_SPEAKERS = {"F1": "female", "F2": "female", "F3": "female",
-                      "M1": "male", "M2": "male", "M3": "male", "M4": "male"}
+SYNTHETIC_SPEAKERS = {
+    "F1": "female",
+    "F2": "female",
+    "F3": "female",
+    "M1": "male",
+    "M2": "male",
+    "M3": "male",
+    "M4": "male",
+}
 
 
 def tone(frequency=440.0, seconds=1.0, sample_rate=16000, amplitude=0.5):
@@ -30,8 +37,14 @@ def write_audio(path, samples, sample_rate=16000, subtype=None):
     return path
 
 
-def make_nemo_directory(root, clips_per_emotion=2, seconds=0.3, sample_rate=24000,
-                        speakers=SYNTHETIC_SPEAKERS, emotions=EMOTIONS):
+def make_nemo_directory(
+    root,
+    clips_per_emotion=2,
+    seconds=0.3,
+    sample_rate=24000,
+    speakers=SYNTHETIC_SPEAKERS,
+    emotions=EMOTIONS,
+):
     """A corpus in the upstream nEMO layout; each emotion gets its own pitch."""
     root = Path(root)
     rows = ["file_id\temotion\traw_text\tnormalized_text\tspeaker_id\tgender\tage"]
@@ -42,7 +55,9 @@ def make_nemo_directory(root, clips_per_emotion=2, seconds=0.3, sample_rate=2400
                 extension = ".flac" if k % 2 == 0 else ".wav"
                 samples = tone(200.0 + 50 * e + 5 * k, seconds, sample_rate)
                 write_audio(root / "samples" / f"{stem}{extension}", samples, sample_rate)
-                rows.append(f"{stem}.wav\t{emotion}\tZdanie {k}.\tzdanie {k}\t   {speaker}\t{gender}\t30")
+                rows.append(
+                    f"{stem}.wav\t{emotion}\tZdanie {k}.\tzdanie {k}\t   {speaker}\t{gender}\t30"
+                )
     (root / "data.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
 

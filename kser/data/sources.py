@@ -43,7 +43,7 @@ def load_corpus(data=None, *, skip_bad: bool = False, verbose: bool = True) -> C
     `data`: `$KSER_DATA`, then `./data/nemo`, then the Hugging Face download.
     """
     if data is None:
-        for origin, location in default_data_locations():
+        for _origin, location in default_data_locations():
             if os.path.isdir(location):
                 data = location
                 break
@@ -139,8 +139,9 @@ def load_csv(csv_path, *, skip_bad: bool = False) -> Corpus:
     return _validated_corpus(rows, labels, f"CSV {csv_path}", csv_path, skip_bad)
 
 
-def load_huggingface(name: str = HF_DATASET, *, split: str = "train", skip_bad: bool = False,
-                     audio_dir=None) -> Corpus:
+def load_huggingface(
+    name: str = HF_DATASET, *, split: str = "train", skip_bad: bool = False, audio_dir=None
+) -> Corpus:
     """The nEMO dataset from Hugging Face (`name`), or a copy saved to disk.
 
     Audio is read as raw bytes (`Audio(decode=False)`: `datasets` 5 decodes

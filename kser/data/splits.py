@@ -33,8 +33,14 @@ class Split:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
-def make_splits(corpus: Corpus, protocol: str = "speaker", seed: int = DEFAULT_SEED, *,
-                n_folds: int = 5, grouped: bool = True) -> list[Split]:
+def make_splits(
+    corpus: Corpus,
+    protocol: str = "speaker",
+    seed: int = DEFAULT_SEED,
+    *,
+    n_folds: int = 5,
+    grouped: bool = True,
+) -> list[Split]:
     """The splits of `protocol`: one for seed/speaker, one per fold for loso/kfold."""
     if protocol == "seed":
         return [stratified_random_split(corpus, seed)]
@@ -44,7 +50,9 @@ def make_splits(corpus: Corpus, protocol: str = "speaker", seed: int = DEFAULT_S
         return leave_one_speaker_out_splits(corpus, seed)
     if protocol == "kfold":
         return kfold_splits(corpus, seed, n_folds=n_folds, grouped=grouped)
-    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}. Received: protocol={protocol!r}")
+    raise ValueError(
+        f"protocol must be one of {', '.join(PROTOCOLS)}. Received: protocol={protocol!r}"
+    )
 
 
 def stratified_random_split(corpus: Corpus, seed: int = DEFAULT_SEED) -> Split:
@@ -56,8 +64,9 @@ def stratified_random_split(corpus: Corpus, seed: int = DEFAULT_SEED) -> Split:
     return Split("seed", "seed", seed, np.sort(train), np.sort(val), np.sort(test))
 
 
-def speaker_independent_split(corpus: Corpus, seed: int = DEFAULT_SEED,
-                              n_test_speakers: int = 2, n_val_speakers: int = 1) -> Split:
+def speaker_independent_split(
+    corpus: Corpus, seed: int = DEFAULT_SEED, n_test_speakers: int = 2, n_val_speakers: int = 1
+) -> Split:
     """Whole speakers held out for test and validation, balanced by gender.
 
     Test speakers alternate between genders (largest group first), so with
@@ -98,8 +107,9 @@ def leave_one_speaker_out_splits(corpus: Corpus, seed: int = DEFAULT_SEED) -> li
     return splits
 
 
-def kfold_splits(corpus: Corpus, seed: int = DEFAULT_SEED, *, n_folds: int = 5,
-                 grouped: bool = True) -> list[Split]:
+def kfold_splits(
+    corpus: Corpus, seed: int = DEFAULT_SEED, *, n_folds: int = 5, grouped: bool = True
+) -> list[Split]:
     """Stratified k-fold; with `grouped` no speaker is in two folds' test sets.
 
     Validation is carved from each fold's training part: by speaker when

@@ -44,8 +44,9 @@ def test_csv_source_resolves_relative_paths_and_keeps_other_labels(tmp_path):
 def test_huggingface_dataset_saved_to_disk_is_loaded_through_the_real_loader(tmp_path):
     import datasets
 
-    clips = [write_audio(tmp_path / f"src{i}.flac", tone(250.0 + i, 0.5, 24000), 24000)
-             for i in range(3)]
+    clips = [
+        write_audio(tmp_path / f"src{i}.flac", tone(250.0 + i, 0.5, 24000), 24000) for i in range(3)
+    ]
     dataset = datasets.Dataset.from_dict(
         {
             "file_id": [f"XX0_anger_{i}.wav" for i in range(3)],
@@ -93,9 +94,16 @@ def _break_clips(root):
     (samples / "F1_happiness_0.flac").write_bytes(b"not audio at all" * 20)
     write_audio(samples / "F1_neutral_0.flac", np.zeros(4000, np.float32))
     table = root / "data.tsv"
-    table.write_text(table.read_text().replace("F2_sadness_0.wav\tsadness", "F2_sadness_0.wav\tbored"))
-    return {"not found": "F1_anger_0", "empty": "F1_fear_0", "cannot decode": "F1_happiness_0",
-            "silent": "F1_neutral_0", "unknown emotion label 'bored'": "F2_sadness_0"}
+    table.write_text(
+        table.read_text().replace("F2_sadness_0.wav\tsadness", "F2_sadness_0.wav\tbored")
+    )
+    return {
+        "not found": "F1_anger_0",
+        "empty": "F1_fear_0",
+        "cannot decode": "F1_happiness_0",
+        "silent": "F1_neutral_0",
+        "unknown emotion label 'bored'": "F2_sadness_0",
+    }
 
 
 def test_every_bad_clip_raises_naming_the_file(tmp_path):
@@ -123,7 +131,9 @@ def test_skip_bad_drops_each_bad_clip_and_reports_why(tmp_path, capsys):
     broken = _break_clips(root)
     corpus = load_corpus(root, skip_bad=True)
     assert len(corpus) == 7 * 6 - len(broken)
-    skipped = dict((path.rsplit("/", 1)[1].split(".")[0], reason) for path, reason in corpus.skipped)
+    skipped = dict(
+        (path.rsplit("/", 1)[1].split(".")[0], reason) for path, reason in corpus.skipped
+    )
     assert set(skipped) == set(broken.values())
     for problem, stem in broken.items():
         assert problem in skipped[stem]

@@ -47,8 +47,10 @@ def test_speaker_protocol_holds_out_whole_speakers_balanced_by_gender(corpus):
     assert len(test) == 2 and len(val) == 1
     assert {SYNTHETIC_SPEAKERS[s] for s in test} == {"female", "male"}
     assert split.test.tolist() == make_splits(corpus, "speaker")[0].test.tolist()
-    held_out = {frozenset(speakers_of(corpus, make_splits(corpus, "speaker", seed=s)[0].test))
-                for s in range(6)}
+    held_out = {
+        frozenset(speakers_of(corpus, make_splits(corpus, "speaker", seed=s)[0].test))
+        for s in range(6)
+    }
     assert len(held_out) > 1  # the seed chooses which speakers
 
 

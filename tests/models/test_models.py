@@ -1,0 +1,121 @@
+"""The five architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
+
+import keras
+import pytest
+
+from kser.errors import KserModelError
+from kser.models import (
+    CNN3,
+    VGG16,
+    AudioResNet,
+    Conv1DNet,
+    ParallelConvBiLSTM,
+    build_model,
+    model_names,
+)
+from tests.models.model_checks import CASE_IDS, TINY_CASES, build_tiny_model, run_model_checks
+
+
+@pytest.mark.parametrize("case", TINY_CASES, ids=CASE_IDS)
+def test_model_passes_shared_checks_on_tensorflow(case, tmp_path):
+    assert keras.backend.backend() == "tensorflow"
+    run_model_checks(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", TINY_CASES, ids=CASE_IDS)
+def test_every_layer_is_named_and_the_output_is_the_logits_layer(case):
+    model = build_tiny_model(case)
+    names = [layer.name for layer in model.layers]
+    assert len(set(names)) == len(names)
+    assert [tensor.name for tensor in model.inputs] == ["features"]
+    assert model.layers[-1].name == "logits"
+    assert model.layers[-1].get_config()["activation"] == "linear"
+    # No auto-generated names such as "conv2d_3" or "dense".
+    assert not [n for n in names if n.split("_")[0] in {"conv1d", "conv2d", "dense", "dropout"}]
+
+
+def test_registry_builds_every_named_model_with_its_class():
+    expected = {
+        "audio_resnet": AudioResNet,
+        "vgg16": VGG16,
+        "cnn3": CNN3,
+        "conv1d": Conv1DNet,
+        "parallel_conv_bilstm": ParallelConvBiLSTM,
+    }
+    assert set(model_names()) == set(expected)
+    for name, shape, kwargs in [
+        ("audio_resnet", (16, 24), {"width": 0.125}),
+        ("vgg16", (16, 24), {"width": 0.0625}),
+        ("cnn3", (16, 24), {"width": 0.125}),
+        ("conv1d", (400,), {}),
+        ("parallel_conv_bilstm", (2, 24), {"lstm_units": 4}),
+    ]:
+        model = build_model(name, shape, num_classes=4, **kwargs)
+        assert type(model) is expected[name]
+        assert model.output.shape == (None, 4)
+
+
+def test_unknown_model_name_is_rejected_with_the_known_names():
+    with pytest.raises(KserModelError, match=r"audio_resnet.*Received: name='resnet50'"):
+        build_model("resnet50", (64, 301))
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("cnn3", {"input_shape": (64,)}, "Received: input_shape=\\(64,\\)"),
+        ("vgg16", {"input_shape": (None, 301)}, "input_shape"),
+        ("conv1d", {"input_shape": (0,)}, "input_shape"),
+        ("audio_resnet", {"input_shape": (64, 301), "num_classes": 1}, "num_classes=1"),
+        ("audio_resnet", {"input_shape": (64, 301), "width": 0}, "width=0"),
+        ("vgg16", {"input_shape": (64, 301), "input_pool": (2,)}, "input_pool=\\(2,\\)"),
+        ("cnn3", {"input_shape": (64, 301), "dropout": 1.0}, "dropout=1.0"),
+        ("conv1d", {"input_shape": (48000,), "kernel_size": 2.5}, "kernel_size=2.5"),
+        (
+            "parallel_conv_bilstm",
+            {"input_shape": (2, 301), "conv_filters": ()},
+            "conv_filters=\\(\\)",
+        ),
+    ],
+)
+def test_bad_arguments_are_rejected_up_front(name, kwargs, message):
+    with pytest.raises(KserModelError, match=message):
+        build_model(name, **kwargs)
+
+
+def test_unknown_frame_count_is_accepted_for_variable_length_clips():
+    model = build_model("cnn3", (16, None), width=0.125)
+    for n_frames in (20, 33):
+        assert model(keras.ops.zeros((1, 16, n_frames))).shape == (1, 6)
+
+
+def test_conv1d_reads_bins_as_channels_and_frames_as_steps():
+    model = Conv1DNet((40, 100))
+    assert model.get_layer("time_major").output.shape == (None, 100, 40)
+    assert model.get_layer("block1_conv").get_config()["strides"] == (1,)
+
+
+def test_conv1d_strides_waveforms_by_default():
+    model = Conv1DNet((48000,))
+    assert model.get_config()["stem_stride"] == 4
+    assert model.get_layer("block1_conv").output.shape == (None, 12000, 32)
+
+
+def test_full_width_audio_resnet_is_resnet18():
+    model = AudioResNet((64, 301), width=1.0)
+    main_path_convs = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and not layer.name.endswith("_0_conv")
+    ]
+    # ResNet18: a stem convolution, 16 in the residual blocks, one dense layer.
+    assert len(main_path_convs) == 17
+    assert [c.filters for c in main_path_convs[::4]] == [64, 64, 128, 256, 512]
+    assert isinstance(model.get_layer("logits"), keras.layers.Dense)
+
+
+def test_full_width_vgg16_has_the_study_filter_counts():
+    model = VGG16((64, 301), width=1.0, input_pool=(1, 1))
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [64] * 2 + [128] * 2 + [256] * 3 + [512] * 6
+    assert all(c.kernel_size == (3, 3) for c in convs)
