@@ -1,0 +1,182 @@
+"""Feature normalization, named by one spec string.
+
+Features are `(n_clips, n_bins, n_frames)` arrays. A spec chains at most one
+first stage and an optional global stage with "+":
+
+    "none"            raw features
+    "clip"            z-score each clip over all its bins and frames
+    "speaker"         z-score each bin with the mean/std of that speaker's own clips
+    "global"          z-score each bin with statistics fitted on the training split
+    "clip+global"     per clip, then global
+    "speaker+global"  per speaker, then global
+
+"clip" and "speaker" keep no state: their statistics come from the clips being
+normalized (for "speaker", every clip of that speaker passed in the same call;
+labels are never used), so they work unchanged at evaluation and prediction
+time. "global" statistics are fitted once, on training clips only, and saved
+with the model so inference divides by the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kser.errors import KserFeatureError
+from kser.paths import atomic_write_json
+
+NORMALIZATIONS = ("none", "clip", "speaker", "global", "clip+global", "speaker+global")
+# Floor for standard deviations: a constant bin (silence padding, a flat chroma
+# band) would otherwise divide by zero.
+STD_FLOOR = 1e-6
+_FILE_FORMAT = "kser-normalizer/1"
+
+
+def per_clip_normalize(features) -> np.ndarray:
+    """Z-score each clip over its bins and frames. `(..., n_bins, n_frames)` -> same."""
+    features = np.asarray(features, dtype=np.float32)
+    mean = features.mean(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    std = features.std(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    return ((features - mean) / np.maximum(std, STD_FLOOR)).astype(np.float32)
+
+
+def per_speaker_normalize(features, speakers) -> np.ndarray:
+    """Z-score each bin with the mean/std over all clips and frames of the clip's speaker.
+
+    `features`: `(n_clips, n_bins, n_frames)`; `speakers`: `(n_clips,)` ids.
+    """
+    features = _checked_features(features)
+    speakers = np.asarray(speakers)
+    if speakers.shape != (features.shape[0],):
+        raise KserFeatureError(
+            "speaker normalization needs one speaker id per clip. "
+            f"Received: {speakers.shape[0] if speakers.ndim else 0} ids for "
+            f"{features.shape[0]} clips"
+        )
+    normalized = np.empty_like(features)
+    for speaker in np.unique(speakers):
+        rows = speakers == speaker
+        mean, std = _bin_statistics(features[rows])
+        normalized[rows] = (features[rows] - mean) / std
+    return normalized
+
+
+class Normalizer:
+    """The normalization named by `spec` (see `NORMALIZATIONS`).
+
+    `fit(train_features, train_speakers)` learns the global statistics (a
+    no-op without a global stage); `transform(features, speakers)` applies
+    every stage. `save`/`load` keep the spec and statistics in a JSON file.
+    """
+
+    def __init__(self, spec: str = "clip", mean=None, std=None):
+        if spec not in NORMALIZATIONS:
+            raise KserFeatureError(
+                f"unknown normalization; expected one of {NORMALIZATIONS}. Received: spec={spec!r}"
+            )
+        self.spec = spec
+        stages = spec.split("+")
+        self.first_stage = stages[0] if stages[0] in ("clip", "speaker") else None
+        self.uses_global = stages[-1] == "global"
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+
+    @property
+    def needs_speakers(self) -> bool:
+        return self.first_stage == "speaker"
+
+    @property
+    def is_fitted(self) -> bool:
+        return not self.uses_global or self.mean is not None
+
+    def fit(self, features, speakers=None) -> Normalizer:
+        """Learn global per-bin statistics from `features`: pass training clips only."""
+        if self.uses_global:
+            mean, std = _bin_statistics(self._first_stage(features, speakers))
+            self.mean, self.std = mean[:, 0], std[:, 0]
+        return self
+
+    def transform(self, features, speakers=None) -> np.ndarray:
+        """Normalized float32 copy of `(n_clips, n_bins, n_frames)` features."""
+        normalized = self._first_stage(features, speakers)
+        if not self.uses_global:
+            return normalized
+        if self.mean is None:
+            raise KserFeatureError(
+                f"normalization {self.spec!r} has no global statistics yet: call fit() on the "
+                "training clips or load() saved statistics"
+            )
+        if normalized.shape[1] != self.mean.shape[0]:
+            raise KserFeatureError(
+                f"normalization statistics are for {self.mean.shape[0]} bins. "
+                f"Received: features with {normalized.shape[1]} bins"
+            )
+        return ((normalized - self.mean[:, None]) / self.std[:, None]).astype(np.float32)
+
+    def _first_stage(self, features, speakers) -> np.ndarray:
+        features = _checked_features(features)
+        if self.first_stage == "clip":
+            return per_clip_normalize(features)
+        if self.first_stage == "speaker":
+            if speakers is None:
+                raise KserFeatureError(
+                    f"normalization {self.spec!r} needs the speaker id of every clip. "
+                    "Received: speakers=None"
+                )
+            return per_speaker_normalize(features, speakers)
+        return features
+
+    def get_config(self) -> dict:
+        return {
+            "spec": self.spec,
+            "mean": None if self.mean is None else self.mean.tolist(),
+            "std": None if self.std is None else self.std.tolist(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Normalizer:
+        return cls(config["spec"], config.get("mean"), config.get("std"))
+
+    def save(self, path) -> Path:
+        """Write the spec and statistics to `path` (JSON, atomically)."""
+        if not self.is_fitted:
+            raise KserFeatureError(f"cannot save normalization {self.spec!r} before fit()")
+        return atomic_write_json(path, {"format": _FILE_FORMAT, **self.get_config()})
+
+    @classmethod
+    def load(cls, path) -> Normalizer:
+        path = Path(path)
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise KserFeatureError(
+                f"{path}: cannot read normalization statistics ({error})"
+            ) from None
+        if not isinstance(config, dict) or config.get("format") != _FILE_FORMAT:
+            raise KserFeatureError(f"{path}: not a kser normalization file ({_FILE_FORMAT})")
+        return cls.from_config(config)
+
+    def __repr__(self) -> str:
+        return f"Normalizer(spec={self.spec!r}, fitted={self.is_fitted})"
+
+
+def _checked_features(features) -> np.ndarray:
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 3 or features.shape[0] == 0:
+        raise KserFeatureError(
+            "features must have shape (n_clips, n_bins, n_frames) with at least one clip. "
+            f"Received: shape={features.shape}"
+        )
+    return features
+
+
+def _bin_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin mean and floored std over clips and frames, shaped `(n_bins, 1)`."""
+    mean = features.mean(axis=(0, 2), dtype=np.float64)
+    std = features.std(axis=(0, 2), dtype=np.float64)
+    return (
+        mean.astype(np.float32)[:, None],
+        np.maximum(std, STD_FLOOR).astype(np.float32)[:, None],
+    )

@@ -1,0 +1,53 @@
+"""One registry of the 13 representations: `get(name, **params)` and `names()`."""
+
+from __future__ import annotations
+
+from kser.errors import KserFeatureError
+from kser.features.base import FeatureExtractor
+from kser.features.constant_q import Chroma, ConstantQSpectrogram, Tonnetz
+from kser.features.contrast import SpectralContrast
+from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
+from kser.features.hpss import HarmonicPercussive
+from kser.features.rhythm import DeltaTempogram, Tempogram
+from kser.features.spectral import DeltaMfcc, LinearSpectrogram, MelSpectrogram, Mfcc
+
+# The study's order; `names()` returns it.
+_EXTRACTORS: dict[str, type[FeatureExtractor]] = {
+    extractor.name: extractor
+    for extractor in (
+        MelSpectrogram,
+        LinearSpectrogram,
+        Mfcc,
+        ConstantQSpectrogram,
+        Chroma,
+        Tonnetz,
+        HarmonicPercussive,
+        ZeroCrossingRate,
+        RmsEnergy,
+        SpectralContrast,
+        Tempogram,
+        DeltaMfcc,
+        DeltaTempogram,
+    )
+}
+
+
+def names() -> tuple[str, ...]:
+    """The 13 feature names, in a fixed order."""
+    return tuple(_EXTRACTORS)
+
+
+def get(name: str, **params) -> FeatureExtractor:
+    """The extractor called `name`, built with `params` (its defaults for the rest).
+
+    `get(extractor.name, **extractor.params)` rebuilds an equal extractor.
+    """
+    if name not in _EXTRACTORS:
+        raise KserFeatureError(
+            f"unknown feature; expected one of {names()}. Received: name={name!r}"
+        )
+    try:
+        return _EXTRACTORS[name](**params)
+    except TypeError as error:
+        # An unknown keyword: name it instead of showing a constructor traceback.
+        raise KserFeatureError(f"{name}: bad parameters ({error}). Received: {params!r}") from None
