@@ -21,9 +21,270 @@ def _run_info(args):
     print(describe_corpus(corpus))
 
 
+def _add_report_arguments(parser):
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="evaluated run directories")
+
+
+def _run_report(args):
+    from kser.evaluation import compare_runs
+
+    print(compare_runs(args.run_dirs).format_text())
+
+
+def _add_cache_arguments(parser):
+    actions = parser.add_subparsers(dest="cache_command", required=True)
+    actions.add_parser("ls", help="list cached feature sets")
+    clear = actions.add_parser("clear", help="delete cached feature sets")
+    clear.add_argument("--feature", help="delete only this feature's sets (e.g. mel)")
+
+
+def _run_cache(args):
+    from kser.features.cache import clear_cache, features_root, list_cache
+
+    if args.cache_command == "clear":
+        removed = clear_cache(feature=args.feature)
+        print(f"removed {removed} cached feature set(s) from {features_root()}")
+        return
+    entries = list_cache()
+    print(f"{features_root()}: {len(entries)} cached feature set(s)")
+    if entries:
+        print(f"{'key':16}  {'feature':12}  {'size':>10}  {'clips':>6}  status")
+    for entry in entries:
+        status = "complete" if entry["complete"] else "partial"
+        size = f"{entry['bytes'] / 2**20:.1f} MiB"
+        key, feature, clips = entry["key"][:16], entry["feature"], entry["clips"]
+        print(f"{key:16}  {feature:12}  {size:>10}  {clips:>6}  {status}")
+
+
+def _add_train_arguments(parser):
+    # Options left out keep `kser.training.ExperimentConfig`'s defaults.
+    parser.add_argument("--data", help="corpus: nEMO directory, CSV file, or Hugging Face dataset")
+    parser.add_argument("--model", help="architecture: audio_resnet, vgg16, cnn3, conv1d, ...")
+    parser.add_argument("--feature", help="representation: mel, stft, mfcc, ...")
+    parser.add_argument(
+        "--protocol", help="seed|speaker|loso|kfold (default: speaker; for cv: loso)"
+    )
+    parser.add_argument("--epochs", type=int, help="most epochs")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--schedule", help="cosine|plateau")
+    parser.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
+    parser.add_argument(
+        "--normalization", help="none|clip|speaker|global|clip+global|speaker+global"
+    )
+    parser.add_argument("--augment", help='"none", "default" or "op,op,..."')
+    parser.add_argument(
+        "--waveform-augment", help='waveforms, before features: "none", "default" or "op,op,..."'
+    )
+    parser.add_argument("--class-weights", action="store_true", help="inverse-frequency loss")
+    parser.add_argument("--seed", type=int, help="split and training seed")
+    parser.add_argument(
+        "--feature-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. n_mels=128"
+    )
+    parser.add_argument(
+        "--model-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=1.0"
+    )
+    parser.add_argument("--fold", action="append", help="run only this fold (loso, kfold)")
+    parser.add_argument("--out", help="run directory (default: runs/<model>-<feature>-<time>)")
+    parser.add_argument("--mlflow-uri", help="MLflow tracking URI (default: sqlite ./mlruns.db)")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
+
+
+_TRAIN_OPTIONS = (
+    "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
+    "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
+)  # fmt: skip
+
+
+def _experiment_config(args):
+    """The `ExperimentConfig` of `kser train` or `kser cv` arguments."""
+    from kser.data import PROTOCOLS
+    from kser.training import ExperimentConfig
+
+    if args.protocol is not None and args.protocol not in PROTOCOLS:
+        raise KserError(f"--protocol must be one of {', '.join(PROTOCOLS)}: {args.protocol!r}")
+    given = {
+        name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
+    }
+    return ExperimentConfig(
+        **given,
+        feature_params=_key_values(args.feature_param, "--feature-param"),
+        model_params=_key_values(args.model_param, "--model-param"),
+        class_weights=args.class_weights,
+        folds=args.fold,
+    )
+
+
+def _run_train(args):
+    from kser.data import load_corpus
+    from kser.training import Tracker, default_run_dir, run_experiment
+
+    config = _experiment_config(args)
+    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
+    tracker = None if args.no_mlflow else Tracker(args.mlflow_uri)
+    run_dir = args.out or default_run_dir(config.run_name())
+    outcome = run_experiment(corpus, config, run_dir, tracker=tracker)
+    for split in outcome.splits:
+        print(
+            f"{split.name}: test UAR {split.evaluation.uar:.3f}  bundle: {split.bundle_directory}"
+        )
+    if outcome.summary:
+        uar = outcome.summary["uar"]
+        folds = outcome.summary["n_folds"]
+        print(f"mean UAR over {folds} folds: {uar['mean']:.3f} ± {uar['std']:.3f}")
+
+
+def _add_cv_arguments(parser):
+    _add_train_arguments(parser)
+    parser.set_defaults(protocol="loso")
+
+
+def _run_cv(args):
+    from pathlib import Path
+
+    from kser.data import load_corpus
+    from kser.evaluation.tables import format_text_table
+    from kser.training import Tracker, default_run_dir
+    from kser.training.cross_validation import (
+        CROSS_VALIDATION_PROTOCOLS,
+        REPORT_FILE,
+        cross_validation_tables,
+        run_cross_validation,
+    )
+
+    config = _experiment_config(args)
+    if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
+        allowed = " or ".join(CROSS_VALIDATION_PROTOCOLS)
+        raise KserError(f"cv needs --protocol {allowed}. Received: {config.protocol!r}")
+    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
+    tracker = None if args.no_mlflow else Tracker(args.mlflow_uri)
+    run_dir = Path(args.out or default_run_dir(config.run_name()))
+    outcome = run_cross_validation(corpus, config, run_dir, tracker=tracker)
+    print()
+    for table in cross_validation_tables(outcome.summary):
+        print(format_text_table(table), end="\n\n")
+    trained, reused = ", ".join(outcome.trained), ", ".join(outcome.reused)
+    print(f"folds trained now: {trained or 'none'}; complete before: {reused or 'none'}")
+    print(f"report: {run_dir / REPORT_FILE} (also summary.json, folds.csv)")
+    print(f"resume or extend: the same command with --out {run_dir}")
+
+
+def _key_values(pairs, option) -> dict:
+    """`["n_mels=128", "fmax=8e3"]` -> `{"n_mels": 128, "fmax": 8000.0}` (JSON, else text)."""
+    import json
+
+    values = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key:
+            raise KserError(f"{option} takes KEY=VALUE. Received: {pair!r}")
+        try:
+            values[key] = json.loads(text)
+        except ValueError:
+            values[key] = text
+    return values
+
+
+def _add_evaluate_arguments(parser):
+    parser.add_argument(
+        "bundle", metavar="BUNDLE", help="trained-model bundle (or its run directory)"
+    )
+    parser.add_argument("--data", help="corpus to score: nEMO directory, CSV, Hugging Face dataset")
+    parser.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    parser.add_argument("--report", metavar="DIR", help="also write a full report into DIR")
+    parser.add_argument(
+        "--part",
+        choices=("train", "val", "test"),
+        help="score only the clips of this part of the bundle's split (default: every clip)",
+    )
+    parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
+
+
+def _run_evaluate(args):
+    from kser.data import load_corpus
+    from kser.paths import atomic_write_json
+    from kser.training import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
+    rows = bundle.split_rows(corpus, args.part) if args.part else None
+    result = bundle.evaluate(corpus, rows)
+    print(f"bundle {bundle.directory} on {corpus.source} ({result.n} clips)")
+    print(result.format_text())
+    if args.json:
+        atomic_write_json(args.json, result.to_dict())
+    if args.report:
+        from kser.evaluation import write_report
+
+        title = f"{bundle.directory} on {corpus.source}"
+        write_report(result, args.report, title=title, metadata={"bundle": str(bundle.directory)})
+
+
+def _add_predict_arguments(parser):
+    parser.add_argument(
+        "bundle", metavar="BUNDLE", help="trained-model bundle (or its run directory)"
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    parser.add_argument("--per-window", action="store_true", help="also print each 3 s window")
+    parser.add_argument(
+        "--separate-speakers",
+        action="store_true",
+        help="normalize each file as its own speaker (default: all files as one speaker)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the predictions as JSON")
+
+
+def _run_predict(args):
+    from kser.paths import atomic_write_json
+    from kser.training import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    predictions = bundle.predict_files(
+        args.paths, per_window=args.per_window, separate_speakers=args.separate_speakers
+    )
+    header = "  ".join(f"{label[:9]:>9}" for label in bundle.labels)
+    print(f"{header}  {'emotion':10}  file")
+    for prediction in predictions:
+        row = _probability_row(prediction.probabilities)
+        print(f"{row}  {prediction.emotion:10}  {prediction.path}")
+        for window in prediction.windows:
+            span = f"{window.start:7.2f}-{window.end:.2f} s"
+            print(f"{_probability_row(window.probabilities)}  {'':10}    {span}")
+    if args.json:
+        atomic_write_json(args.json, [prediction.to_dict() for prediction in predictions])
+
+
+def _probability_row(probabilities) -> str:
+    return "  ".join(f"{p:9.3f}" for p in probabilities)
+
+
+def _add_features_arguments(parser):
+    actions = parser.add_subparsers(dest="features_command", required=True)
+    plot = actions.add_parser("plot", help="draw all 13 representations of a clip in one PNG")
+    plot.add_argument("audio", metavar="AUDIO", help="audio file (its middle 3 s at 16 kHz)")
+    plot.add_argument("-o", "--out", required=True, metavar="OUT", help="PNG file to write")
+
+
+def _run_features(args):
+    from kser.data.audio import SAMPLE_RATE, load_clip
+    from kser.features.plot import plot_all_features
+
+    waveform = load_clip(args.audio, SAMPLE_RATE)
+    print(f"wrote {plot_all_features(waveform, SAMPLE_RATE, args.out)}")
+
+
 # name -> (help, add_arguments, run). Append new commands here.
 COMMANDS = {
     "info": ("corpus statistics", _add_info_arguments, _run_info),
+    "report": ("rank run directories by UAR, McNemar test", _add_report_arguments, _run_report),
+    "cache": ("list or clear cached features", _add_cache_arguments, _run_cache),
+    "train": ("train a model, report it, save a bundle", _add_train_arguments, _run_train),
+    "cv": ("cross-validate: a model per fold, resumable", _add_cv_arguments, _run_cv),
+    "evaluate": ("score a bundle on a corpus", _add_evaluate_arguments, _run_evaluate),
+    "predict": ("emotion probabilities of audio files", _add_predict_arguments, _run_predict),
+    "features": ("feature tools: plot", _add_features_arguments, _run_features),
 }
 
 

@@ -1,4 +1,8 @@
-"""One registry of the 13 representations: `get(name, **params)` and `names()`."""
+"""One registry of the 13 representations: `get(name, **params)` and `names()`.
+
+`get` also builds two model inputs that are not representations of their own:
+"waveform" (the raw samples) and "stack" (representations stacked bin-wise).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
 from kser.features.hpss import HarmonicPercussive
 from kser.features.rhythm import DeltaTempogram, Tempogram
 from kser.features.spectral import DeltaMfcc, LinearSpectrogram, MelSpectrogram, Mfcc
+from kser.features.stacked import StackedFeatures
+from kser.features.waveform import Waveform
 
 # The study's order; `names()` returns it.
 _EXTRACTORS: dict[str, type[FeatureExtractor]] = {
@@ -30,6 +36,10 @@ _EXTRACTORS: dict[str, type[FeatureExtractor]] = {
         DeltaTempogram,
     )
 }
+# Built by `get` but left out of `names()`, which lists the representations only.
+_INPUTS: dict[str, type[FeatureExtractor]] = {
+    extractor.name: extractor for extractor in (Waveform, StackedFeatures)
+}
 
 
 def names() -> tuple[str, ...]:
@@ -42,12 +52,13 @@ def get(name: str, **params) -> FeatureExtractor:
 
     `get(extractor.name, **extractor.params)` rebuilds an equal extractor.
     """
-    if name not in _EXTRACTORS:
+    extractors = {**_EXTRACTORS, **_INPUTS}
+    if name not in extractors:
         raise KserFeatureError(
-            f"unknown feature; expected one of {names()}. Received: name={name!r}"
+            f"unknown feature; expected one of {tuple(extractors)}. Received: name={name!r}"
         )
     try:
-        return _EXTRACTORS[name](**params)
+        return extractors[name](**params)
     except TypeError as error:
         # An unknown keyword: name it instead of showing a constructor traceback.
         raise KserFeatureError(f"{name}: bad parameters ({error}). Received: {params!r}") from None

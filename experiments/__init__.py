@@ -1,0 +1,1 @@
+"""Runnable studies, one per file: `python -m experiments.<name>` (see each docstring)."""

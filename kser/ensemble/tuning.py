@@ -1,0 +1,106 @@
+"""KerasTuner Bayesian optimisation of how the ensemble's weights are learned.
+
+Each trial picks the combiner's normalization, L1 strength, learning rate and
+step count, learns the weights with them, and is scored by the UAR of
+cross-fitted out-of-fold predictions: for each fold, a combiner fitted on the
+other folds' rows predicts that fold's rows, whose members never trained on
+them either. So a trial's score says how well the ensemble does on speakers
+that neither its members nor its weights were fitted on.
+
+The temperature is not searched here: UAR cannot see it (it does not change
+the argmax), so it is fitted by NLL afterwards (`combiner.fit_temperature`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras_tuner
+from keras_tuner.engine.base_tuner import BaseTuner
+
+from kser.ensemble.combiner import cross_fitted_logits, uar_of_logits
+
+OBJECTIVE = "uar"
+PROJECT_NAME = "combiner_search"
+
+
+def combiner_search_space() -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("normalization", ["softmax", "non_negative"])
+    with hp.conditional_scope("normalization", ["non_negative"]):
+        hp.Float("l1", 1e-4, 0.3, sampling="log")
+    hp.Float("learning_rate", 0.005, 0.3, sampling="log")
+    hp.Int("steps", 50, 400, step=50)
+    return hp
+
+
+def combiner_arguments(values: dict) -> dict:
+    """`fit_combiner` keyword arguments from a trial's hyperparameter values."""
+    return {
+        "normalization": values["normalization"],
+        "l1": float(values.get("l1") or 0.0) if values["normalization"] == "non_negative" else 0.0,
+        "learning_rate": float(values["learning_rate"]),
+        "steps": int(values["steps"]),
+    }
+
+
+class CombinerTuner(BaseTuner):
+    """Scores a trial by the cross-fitted out-of-fold UAR of the combiner it describes."""
+
+    def run_trial(self, trial, stacked, labels, **search_options):
+        # `search_options`: what `search()` was called with besides the data (e.g. `verbose`).
+        try:
+            combined = cross_fitted_logits(
+                stacked, labels, **combiner_arguments(trial.hyperparameters.values)
+            )
+        except Exception as error:
+            # KerasTuner would record the trial as failed and go on; a bug must stop the search.
+            raise keras_tuner.errors.FatalError(f"combiner trial failed: {error}") from error
+        return {OBJECTIVE: uar_of_logits(combined, labels)}
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The best trial's `fit_combiner` arguments and score, and every trial's."""
+
+    arguments: dict
+    uar: float
+    trials: list[dict]
+
+
+def tune_combiner(stacked, labels, directory, *, max_trials: int = 30, seed: int = 42):
+    """Search the combiner's hyperparameters on out-of-fold predictions.
+
+    Args:
+        stacked: `StackedPredictions` (members' out-of-fold logits and folds).
+        labels: class indices of `stacked.rows`.
+        directory: where KerasTuner keeps its trials; a search interrupted
+            there resumes from the finished trials when called again.
+        max_trials: trials in all (the first few are random, then Bayesian).
+        seed: seeds the oracle, so the same inputs give the same search.
+    """
+    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
+        max_trials=max_trials,
+        seed=seed,
+        hyperparameters=combiner_search_space(),
+        allow_new_entries=False,
+        tune_new_entries=False,
+    )
+    tuner = CombinerTuner(oracle, directory=str(directory), project_name=PROJECT_NAME)
+    tuner.search(stacked, labels, verbose=0)
+    finished = sorted(
+        (trial for trial in oracle.trials.values() if trial.score is not None),
+        key=lambda trial: int(trial.trial_id),
+    )
+    trials = [
+        {
+            "trial": int(trial.trial_id),
+            "arguments": combiner_arguments(trial.hyperparameters.values),
+            OBJECTIVE: float(trial.score),
+        }
+        for trial in finished
+    ]
+    # max() keeps the first of equal scores: ties go to the earliest trial, run after run.
+    best = max(trials, key=lambda trial: trial[OBJECTIVE])
+    return TuningResult(best["arguments"], best[OBJECTIVE], trials)

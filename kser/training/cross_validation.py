@@ -1,0 +1,253 @@
+"""`run_cross_validation`: one model per fold (loso, kfold), resumable, summarised over folds.
+
+    outcome = run_cross_validation(load_corpus(), ExperimentConfig(protocol="loso"), "runs/cv")
+
+Each fold is trained by `run_experiment`'s per-split step (file lists,
+training with checkpoint selection, report, bundle) into `<run_dir>/<fold>/`.
+A fold whose directory holds metrics.json and bundle/bundle.json is complete
+and is never trained again: rerunning the same command after an interruption
+trains only the missing folds, and the interrupted one resumes from its
+checkpoints. The run directory also gets
+
+    config.json              the configuration; a rerun must match it (except `folds`)
+    summary.json             mean ± std over folds, pooled confusion matrix, per-fold rows
+    cross_validation.md      the same as tables
+    folds.csv                one row per fold
+
+The summary is always rebuilt from the folds' metrics.json files, so reused
+and freshly trained folds are summarised alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kser.errors import KserError
+from kser.evaluation.report import METRICS_FILE
+from kser.evaluation.tables import Table, format_markdown_table, format_number
+from kser.paths import atomic_write_json, atomic_write_text
+from kser.training.bundle import BUNDLE_FILE
+from kser.training.run import _run_split, _selected_splits
+
+CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "cross_validation.md"
+FOLDS_FILE = "folds.csv"
+CONFIG_FILE = "config.json"
+# Settings that may differ between runs into one directory: which folds to run now.
+_RERUN_MAY_CHANGE = ("folds",)
+
+
+@dataclass
+class CrossValidationOutcome:
+    """The summary over folds, and which folds this call trained or found complete."""
+
+    run_dir: Path
+    summary: dict
+    trained: list[str]
+    reused: list[str]
+    seconds: float
+
+
+def split_is_complete(directory) -> bool:
+    """Whether `directory` holds a finished split (a fold, or a single-split run):
+    its metrics.json and its bundle.
+
+    The per-split step writes metrics.json, then the bundle (atomically), so
+    a split interrupted anywhere before the end lacks one of them.
+    """
+    directory = Path(directory)
+    return (directory / METRICS_FILE).is_file() and (directory / "bundle" / BUNDLE_FILE).is_file()
+
+
+def run_cross_validation(
+    corpus,
+    config,
+    run_dir,
+    *,
+    tracker=None,
+    cache_root=None,
+    verbose: int = 1,
+) -> CrossValidationOutcome:
+    """Train and test `config` on every fold of its protocol, skipping completed folds.
+
+    Args:
+        corpus: a `kser.data.Corpus`.
+        config: an `ExperimentConfig` with protocol "loso" or "kfold";
+            `config.folds` limits the run (and the summary) to those folds.
+        run_dir: the run directory; folds go to `<run_dir>/<fold name>/`.
+        tracker: a `kser.training.Tracker`: one MLflow run per trained fold and
+            one for the summary. None logs nothing.
+        cache_root: feature cache root (default: `kser.paths.cache_root()`).
+        verbose: 0 silent, 1 progress bars, 2 one line per epoch.
+
+    Raises:
+        ValueError: another protocol, or an unknown fold name.
+        KserError: `run_dir` holds a run made with a different configuration.
+    """
+    from kser import features
+    from kser.data.splits import make_splits
+    from kser.evaluation import aggregate_folds
+    from kser.features.pipeline import extract_features
+
+    if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
+        raise ValueError(
+            f"cross-validation needs protocol {' or '.join(CROSS_VALIDATION_PROTOCOLS)}. "
+            f"Received: protocol={config.protocol!r}"
+        )
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_same_configuration(run_dir, config)
+    atomic_write_json(run_dir / CONFIG_FILE, dataclasses.asdict(config))
+    splits = _selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+
+    trained, reused = [], []
+    extractor = feature_set = None
+    for split in splits:
+        fold_dir = run_dir / split.name
+        if split_is_complete(fold_dir):
+            reused.append(split.name)
+            if verbose:
+                print(f"kser: {split.name}: complete in {fold_dir}, not retrained")
+            continue
+        if feature_set is None:  # only when a fold needs training
+            extractor = features.get(config.feature, **config.feature_params)
+            feature_set = extract_features(
+                corpus.manifest,
+                extractor,
+                clip_seconds=config.clip_seconds,
+                cache_root=cache_root,
+                progress=verbose > 0,
+            )
+        _run_split(corpus, config, split, fold_dir, extractor, feature_set, tracker, verbose)
+        trained.append(split.name)
+
+    names = [split.name for split in splits]
+    records = [_read_metrics(run_dir / name) for name in names]
+    summary = {"protocol": config.protocol, **aggregate_folds(records, names)}
+    title = f"{config.run_name()}: {summary['n_folds']} folds ({run_dir.name})"
+    atomic_write_json(run_dir / SUMMARY_FILE, summary)
+    atomic_write_text(run_dir / REPORT_FILE, cross_validation_markdown(summary, title))
+    atomic_write_text(run_dir / FOLDS_FILE, _folds_csv(summary))
+    if tracker is not None:
+        _log_summary(tracker, run_dir, config, summary)
+    return CrossValidationOutcome(run_dir, summary, trained, reused, time.perf_counter() - start)
+
+
+def cross_validation_tables(summary: dict) -> list[Table]:
+    """Mean ± std over folds (with the pooled figures), per-fold rows, pooled confusion matrix."""
+    pooled = {"uar": summary["pooled_uar"], "accuracy": summary["pooled_accuracy"]}
+    overall = Table(
+        f"Mean ± std over {summary['n_folds']} folds",
+        ("metric", "mean", "std", "pooled"),
+        [
+            (
+                label,
+                format_number(summary[key]["mean"]),
+                format_number(summary[key]["std"]),
+                format_number(pooled.get(key)),
+            )
+            for key, label in (("uar", "UAR"), ("accuracy", "accuracy"), ("macro_f1", "macro F1"))
+        ],
+        "Every fold weighs the same in the mean; pooled: all folds' test clips scored together "
+        "(the sum of the fold confusion matrices).",
+    )
+    folds = Table(
+        "Per fold",
+        ("fold", "clips", "UAR", "accuracy", "macro F1"),
+        [
+            (
+                fold["name"],
+                str(fold["n"]),
+                format_number(fold["uar"]),
+                format_number(fold["accuracy"]),
+                format_number(fold["macro_f1"]),
+            )
+            for fold in summary["folds"]
+        ],
+    )
+    confusion = Table(
+        "Pooled confusion matrix (clips; rows: true class)",
+        ("true \\ predicted", *summary["labels"]),
+        [
+            (label, *(str(count) for count in row))
+            for label, row in zip(
+                summary["labels"], summary["pooled_confusion_matrix"], strict=True
+            )
+        ],
+    )
+    return [overall, folds, confusion]
+
+
+def cross_validation_markdown(summary: dict, title: str) -> str:
+    tables = [format_markdown_table(table) for table in cross_validation_tables(summary)]
+    return "\n\n".join([f"# {title}", *tables]) + "\n"
+
+
+def _folds_csv(summary: dict) -> str:
+    buffer = io.StringIO()
+    columns = ("name", "n", "uar", "accuracy", "macro_f1")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({key: fold[key] for key in columns} for fold in summary["folds"])
+    return buffer.getvalue()
+
+
+def check_same_configuration(run_dir, config) -> None:
+    """Raise `KserError` if `run_dir` holds a run (config.json) of other settings than `config`.
+
+    Resuming into such a directory would mix results of two configurations.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        return
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    current = json.loads(json.dumps(dataclasses.asdict(config)))
+    differing = sorted(
+        key
+        for key in set(stored) | set(current)
+        if key not in _RERUN_MAY_CHANGE and stored.get(key) != current.get(key)
+    )
+    if differing:
+        changes = ", ".join(
+            f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in differing
+        )
+        raise KserError(
+            f"{path.parent}: holds a run with other settings ({changes}); "
+            "rerun with the same settings to resume it, or choose another run directory"
+        )
+
+
+def _read_metrics(fold_dir: Path) -> dict:
+    path = fold_dir / METRICS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KserError(f"{path}: cannot read the fold's metrics ({error})") from None
+
+
+def _log_summary(tracker, run_dir: Path, config, summary: dict) -> None:
+    with tracker.run(f"{run_dir.name}/summary") as run:
+        run.log_params({**dataclasses.asdict(config), "n_folds": summary["n_folds"]})
+        metrics = {
+            f"{key}_{statistic}": summary[key][statistic]
+            for key in ("uar", "accuracy", "macro_f1")
+            for statistic in ("mean", "std")
+            if summary[key][statistic] is not None
+        }
+        run.log_metrics(
+            {
+                **metrics,
+                "pooled_uar": summary["pooled_uar"],
+                "pooled_accuracy": summary["pooled_accuracy"],
+            }
+        )
+        for name in (SUMMARY_FILE, REPORT_FILE, FOLDS_FILE):
+            run.log_artifact(run_dir / name)

@@ -1,0 +1,317 @@
+"""`run_experiment`: corpus -> split -> features -> train -> evaluate -> report -> bundle.
+
+The one pipeline behind `kser train`, the quickstart and every experiment
+script. A run directory holds, per split of the protocol:
+
+    <run_dir>/[<split name>/]     (a sub-directory per fold for loso and kfold)
+        split.json                exact train/val/test file lists
+        metrics.json, report.md, report.html, *.png, predictions.csv
+        checkpoints/              best weights and training state (resumable)
+        bundle/                   the trained model, ready for `kser evaluate|predict`
+    <run_dir>/config.json         the experiment's parameters
+    <run_dir>/summary.json        mean ± std over folds (multi-fold protocols)
+
+Running the same configuration into the same run directory again resumes an
+interrupted training where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kser.data.audio import CLIP_SECONDS
+from kser.paths import atomic_write_json
+from kser.training.bundle import Bundle, save_bundle
+from kser.training.trainer import seed_everything, train
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines an experiment; saved as config.json and logged to MLflow.
+
+    `normalization`: a spec of `kser.features.normalization` ("speaker+global":
+    z-score per speaker, then with training statistics). `augment`: "none",
+    "default" or comma-separated names (`kser.augment`). `waveform_augment`:
+    the same for the waveform chain, applied to training clips before feature
+    extraction (slower: features are then computed every epoch; see
+    `kser.training.augmented_batches`). `class_weights`:
+    weight the loss by inverse class frequency of the training split.
+    `folds`: names of the splits to run (e.g. ["loso-SB0"]); None runs all.
+    """
+
+    protocol: str = "speaker"
+    seed: int = 42
+    feature: str = "mel"
+    feature_params: dict = field(default_factory=dict)
+    clip_seconds: float = CLIP_SECONDS
+    normalization: str = "speaker+global"
+    augment: str = "none"
+    waveform_augment: str = "none"
+    model: str = "cnn3"
+    model_params: dict = field(default_factory=dict)
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    patience: int = 10
+    class_weights: bool = False
+    folds: list[str] | None = None
+
+    def run_name(self) -> str:
+        return f"{self.model}-{self.feature}-{self.protocol}"
+
+
+@dataclass
+class SplitOutcome:
+    """One split's trained bundle and test evaluation."""
+
+    name: str
+    directory: Path
+    bundle_directory: Path
+    evaluation: object
+    training: object
+
+
+@dataclass
+class ExperimentOutcome:
+    run_dir: Path
+    splits: list[SplitOutcome]
+    summary: dict | None
+    seconds: float
+
+    @property
+    def evaluation(self):
+        """The test evaluation of a single-split protocol."""
+        if len(self.splits) != 1:
+            raise ValueError(f"{len(self.splits)} splits; read .splits or .summary instead")
+        return self.splits[0].evaluation
+
+
+def default_run_dir(name: str, root="runs") -> Path:
+    """`runs/<name>-<YYYYmmdd-HHMMSS>`."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{name}-{stamp}"
+
+
+def run_experiment(
+    corpus,
+    config: ExperimentConfig,
+    run_dir,
+    *,
+    tracker=None,
+    cache_root=None,
+    verbose: int = 1,
+) -> ExperimentOutcome:
+    """Train and evaluate `config` on `corpus` (a `kser.data.Corpus`), writing into `run_dir`.
+
+    `tracker`: a `kser.training.Tracker` (one MLflow run per split), or None.
+    `verbose`: 0 silent, 1 progress bars, 2 one line per epoch.
+    """
+    from kser import features
+    from kser.data.splits import make_splits
+    from kser.features.pipeline import extract_features
+
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "config.json", dataclasses.asdict(config))
+    splits = _selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+    extractor = features.get(config.feature, **config.feature_params)
+    feature_set = extract_features(
+        corpus.manifest,
+        extractor,
+        clip_seconds=config.clip_seconds,
+        cache_root=cache_root,
+        progress=verbose > 0,
+    )
+    outcomes = []
+    for split in splits:
+        split_dir = run_dir if len(splits) == 1 else run_dir / split.name
+        if verbose:
+            print(f"kser: split {split.name}: {_describe_split(split, corpus)}")
+        outcomes.append(
+            _run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose)
+        )
+    summary = None
+    if len(outcomes) > 1:
+        from kser.evaluation import aggregate_folds
+
+        summary = aggregate_folds(
+            [outcome.evaluation for outcome in outcomes], [outcome.name for outcome in outcomes]
+        )
+        atomic_write_json(run_dir / "summary.json", summary)
+    return ExperimentOutcome(run_dir, outcomes, summary, time.perf_counter() - start)
+
+
+def _run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose):
+    from kser.data.splits import write_split
+    from kser.evaluation import write_report
+    from kser.models import build_model
+    from kser.training.augmented_batches import training_batches
+
+    # MLflow run name: the run directory's, plus the fold's for multi-fold protocols.
+    tracking_name = split_dir.name
+    if split_dir.name == split.name:
+        tracking_name = f"{split_dir.parent.name}/{split.name}"
+
+    # Seed first: the dataset's shuffle and the model's initial weights both depend on it.
+    seed_everything(config.seed)
+    write_split(split, corpus, split_dir)
+    labels = corpus.label_indices
+    normalizer = feature_set.fit_normalizer(config.normalization, split.train)
+    train_data = training_batches(feature_set, split.train, labels, extractor, normalizer, config)
+    val_data = feature_set.dataset(
+        split.val, labels, batch_size=config.batch_size, normalizer=normalizer
+    )
+
+    model = build_model(
+        config.model, feature_set.shape, num_classes=len(corpus.labels), **config.model_params
+    )
+    class_weights = _balanced_class_weights(labels[split.train]) if config.class_weights else None
+    split_info = {
+        "name": split.name,
+        "protocol": split.protocol,
+        "seed": split.seed,
+        **{f"{part}_speakers": _speakers(corpus, rows) for part, rows in split.parts().items()},
+        **{f"n_{part}": int(len(rows)) for part, rows in split.parts().items()},
+    }
+    params = {
+        **dataclasses.asdict(config),
+        "split": split_info,
+        "feature_shape": list(feature_set.shape),
+        "model_parameters": model.count_params(),
+    }
+    with _tracked_run(tracker, tracking_name, split_dir) as run:
+        if run is not None:
+            run.log_params(params)
+        training = train(
+            model,
+            train_data,
+            val_data,
+            run_dir=split_dir,
+            epochs=config.epochs,
+            learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay,
+            schedule=config.schedule,
+            patience=config.patience,
+            class_weights=class_weights,
+            seed=config.seed,
+            tracker=run,
+            verbose=verbose,
+        )
+        bundle = Bundle(
+            model=model,
+            extractor=extractor,
+            normalizer=normalizer,
+            labels=tuple(corpus.labels),
+            clip_seconds=config.clip_seconds,
+            info={
+                "model": {"name": config.model, "params": config.model_params},
+                "protocol": config.protocol,
+                "split": split_info,
+                "training": {
+                    **training.params,
+                    "batch_size": config.batch_size,
+                    "augment": config.augment,
+                    "waveform_augment": config.waveform_augment,
+                    "best_epoch": training.best_epoch,
+                    "best_val_uar": training.best_val_uar,
+                    "epochs_run": training.epochs_run,
+                },
+                "corpus": corpus.source,
+            },
+        )
+        evaluation = bundle.evaluate(corpus, split.test, feature_set=feature_set, seed=config.seed)
+        bundle.info["metrics"] = {
+            key: evaluation.to_dict()[key] for key in ("n", "uar", "accuracy", "macro_f1")
+        }
+        title = f"{config.run_name()} — {split.name} (test speakers: "
+        title += f"{', '.join(split_info['test_speakers'])})"
+        write_report(
+            evaluation,
+            split_dir,
+            title=title,
+            metadata={
+                **params,
+                "best_epoch": training.best_epoch,
+                "best_val_uar": training.best_val_uar,
+                "epochs_run": training.epochs_run,
+                "training_seconds": round(training.seconds, 1),
+            },
+            history=training.history,
+        )
+        bundle_dir = save_bundle(bundle, split_dir / "bundle", split=split, corpus=corpus)
+        if run is not None:
+            run.log_metrics(
+                {
+                    "test_uar": evaluation.uar,
+                    "test_accuracy": evaluation.accuracy,
+                    "test_macro_f1": evaluation.macro_f1,
+                    "best_epoch": training.best_epoch,
+                    "best_val_uar": training.best_val_uar,
+                }
+            )
+            _log_run_directory(run, split_dir)
+    if verbose:
+        print(
+            f"kser: {split.name}: best epoch {training.best_epoch} (val UAR "
+            f"{training.best_val_uar:.3f}); test UAR {evaluation.uar:.3f}, "
+            f"accuracy {evaluation.accuracy:.3f}, macro-F1 {evaluation.macro_f1:.3f}"
+        )
+    return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
+
+
+def _selected_splits(splits, names):
+    if not names:
+        return splits
+    known = {split.name: split for split in splits}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown fold(s) {unknown}; this protocol has {sorted(known)}. Received: folds={names}"
+        )
+    return [known[name] for name in names]
+
+
+def _balanced_class_weights(train_labels: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights (scikit-learn's "balanced") of the classes in training."""
+    classes, counts = np.unique(train_labels, return_counts=True)
+    weights = len(train_labels) / (len(classes) * counts)
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
+
+
+def _speakers(corpus, rows) -> list[str]:
+    return sorted(corpus.manifest["speaker"].iloc[rows].astype(str).unique().tolist())
+
+
+def _describe_split(split, corpus) -> str:
+    return "; ".join(
+        f"{part} {len(rows)} clips ({', '.join(_speakers(corpus, rows))})"
+        for part, rows in split.parts().items()
+    )
+
+
+def _tracked_run(tracker, name, run_dir):
+    import contextlib
+
+    if tracker is None:
+        return contextlib.nullcontext(None)
+    return tracker.run(name, run_dir)
+
+
+def _log_run_directory(run, split_dir: Path) -> None:
+    """Report files and the bundle; checkpoints stay local (the bundle holds the model)."""
+    for entry in sorted(split_dir.iterdir()):
+        if entry.name == "checkpoints" or entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            run.log_artifacts(entry, entry.name)
+        else:
+            run.log_artifact(entry)

@@ -1,0 +1,89 @@
+"""Joining trained single-feature bundles into one multi-input ensemble bundle."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kser import features
+from kser.data.labels import EMOTIONS
+from kser.ensemble.members import ensemble_bundle
+from kser.errors import KserBundleError
+from kser.features.normalization import Normalizer
+from kser.training import Bundle, load_bundle, save_bundle
+from tests.conftest import tone
+
+CLIP_SECONDS = 1.0
+EXTRACTORS = {"mel": {"n_mels": 16}, "mfcc": {"n_mels": 16, "n_mfcc": 8}}
+
+
+def member_bundle(feature, seed, normalization="speaker+global"):
+    """An untrained single-feature bundle: flatten + dense on `feature`, fitted normalizer."""
+    extractor = features.get(feature, **EXTRACTORS[feature])
+    shape = (extractor.n_bins, extractor.n_frames(int(16000 * CLIP_SECONDS)))
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape, name="features")
+    flat = keras.layers.Flatten(name="flatten")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(len(EMOTIONS), name="logits")(flat))
+    train = np.random.default_rng(seed).normal(size=(6, *shape)) * 10 - 40
+    normalizer = Normalizer(normalization).fit(train, np.repeat(["a", "b"], 3))
+    return Bundle(model, extractor, normalizer, EMOTIONS, CLIP_SECONDS)
+
+
+def joined(member_bundles, weights=(0.3, 1.2)):
+    return ensemble_bundle(
+        member_bundles,
+        normalization="non_negative",
+        l1=0.0,
+        weight_logits=np.array(weights),
+        temperature=1.7,
+        info={"note": "test"},
+    )
+
+
+def test_the_ensemble_bundle_saves_loads_and_predicts_like_any_bundle(tmp_path):
+    bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": member_bundle("mfcc", 1)})
+    directory = save_bundle(bundle, tmp_path / "ensemble")
+    description = json.loads((directory / "bundle.json").read_text())
+    assert sorted(description["features"]) == ["mel", "mfcc"]
+    assert description["normalization"] == {"mel": "speaker+global", "mfcc": "speaker+global"}
+    assert (directory / "normalizer.mel.json").is_file()
+
+    loaded = load_bundle(directory)
+    waves = [tone(220.0, 0.7), tone(440.0, 1.6)]  # the second is scored in two windows
+    expected = bundle.predict_waveforms(waves)
+    np.testing.assert_allclose(loaded.predict_waveforms(waves), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+    assert loaded.model.mixing_weights() == pytest.approx({"mel_dense": 0.3, "mfcc_dense": 1.2})
+    assert float(keras.ops.convert_to_numpy(loaded.model.combiner.temperature)) == pytest.approx(
+        1.7
+    )
+    assert loaded.sample_rate == 16000 and loaded.info["note"] == "test"
+
+
+def test_members_reading_one_feature_must_share_its_normalization():
+    with pytest.raises(KserBundleError, match="member 'mel_b' differs"):
+        joined({"mel_a": member_bundle("mel", 0), "mel_b": member_bundle("mel", 1)})
+    shared = member_bundle("mel", 0)
+    other = member_bundle("mel", 1)
+    other.normalizer = shared.normalizer
+    bundle = joined({"mel_a": shared, "mel_b": other})
+    assert list(bundle.extractor) == ["mel"]
+
+
+def test_a_bundle_missing_an_inputs_normalization_is_refused(tmp_path):
+    bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": member_bundle("mfcc", 1)})
+    directory = save_bundle(bundle, tmp_path / "ensemble")
+    description = json.loads((directory / "bundle.json").read_text())
+    del description["normalization"]["mfcc"]
+    (directory / "bundle.json").write_text(json.dumps(description))
+    with pytest.raises(KserBundleError, match="normalization of each input"):
+        load_bundle(directory)
+
+
+def test_saving_refuses_extractors_that_do_not_match_the_model_inputs(tmp_path):
+    bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": member_bundle("mfcc", 1)})
+    del bundle.extractor["mfcc"]
+    with pytest.raises(KserBundleError, match=r"inputs are \['mel', 'mfcc'\]"):
+        save_bundle(bundle, tmp_path / "ensemble")

@@ -1,0 +1,56 @@
+"""The two inputs that are not representations: the raw waveform and stacked representations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kser import features
+from kser.errors import KserFeatureError
+from tests.conftest import tone
+
+
+@pytest.fixture(scope="module")
+def waves():
+    """Two 0.25 s clips at 16 kHz: a quiet tone and a louder, noisier one."""
+    noise = np.random.default_rng(0).normal(scale=0.05, size=4000).astype(np.float32)
+    return np.stack([tone(220.0, 0.25, amplitude=0.1), tone(440.0, 0.25) + noise])
+
+
+def test_waveform_passes_the_samples_through_with_a_bin_axis(waves):
+    extractor = features.get("waveform")
+    output = extractor(waves).numpy()
+    assert output.shape == (2, 1, 4000) and extractor.n_frames(4000) == 4000
+    np.testing.assert_array_equal(output[:, 0, :], waves)
+    assert features.get(extractor.name, **extractor.params).params == extractor.params
+
+
+def test_waveform_refuses_a_hop():
+    with pytest.raises(KserFeatureError, match="hop_length"):
+        features.get("waveform", hop_length=160)
+
+
+def test_stack_concatenates_the_representations_frame_by_frame(waves):
+    extractor = features.get("stack", features=["zcr", "rms"])
+    output = extractor(waves).numpy()
+    expected = np.concatenate(
+        [features.get("zcr")(waves).numpy(), features.get("rms")(waves).numpy()], axis=1
+    )
+    assert output.shape == (2, 2, 1 + 4000 // 160) == (2, extractor.n_bins, 26)
+    np.testing.assert_array_equal(output, expected)
+    # The louder clip has the higher RMS in every frame but the padded edges.
+    assert (output[1, 1, 2:-2] > output[0, 1, 2:-2]).all()
+    assert features.get(extractor.name, **extractor.params).params == extractor.params
+
+
+@pytest.mark.parametrize(
+    "names", [["zcr"], ["zcr", "zcr"], ["zcr", "loudness"], ["zcr", "waveform"], "zcr,rms"]
+)
+def test_stack_rejects_bad_lists(names):
+    with pytest.raises(KserFeatureError, match="features"):
+        features.get("stack", features=names)
+
+
+def test_names_still_lists_the_13_representations_only():
+    assert len(features.names()) == 13
+    assert not {"waveform", "stack"} & set(features.names())

@@ -1,0 +1,99 @@
+"""`kser train`, `kser evaluate` and `kser predict`, end to end through `kser.cli.main`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kser.cli import main
+from tests.conftest import make_nemo_directory, tone, write_audio
+from tests.training.conftest import TINY_CNN
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`kser train` on the synthetic corpus: `(corpus directory, run directory)`."""
+    root = tmp_path_factory.mktemp("cli")
+    data = make_nemo_directory(root / "nemo")
+    out = root / "run"
+    code = main(
+        ["train", "--data", str(data), "--model", "cnn3", "--epochs", "1", "--batch-size", "8",
+         "--no-mlflow", "--feature-param", "n_mels=16",
+         "--model-param", f"width={TINY_CNN['width']}", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    return data, out
+
+
+def test_train_writes_a_bundle_with_the_requested_parameters(trained):
+    _, out = trained
+    description = json.loads((out / "bundle" / "bundle.json").read_text())
+    assert description["feature"]["name"] == "mel"
+    assert description["feature"]["params"]["n_mels"] == 16
+    assert description["model"] == {"name": "cnn3", "params": TINY_CNN}
+    assert description["protocol"] == "speaker"
+
+
+def test_evaluate_prints_the_report_and_writes_json(trained, tmp_path, capsys):
+    data, out = trained
+    assert (
+        main(["evaluate", str(out), "--data", str(data), "--json", str(tmp_path / "m.json")]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "UAR" in printed and "anger" in printed
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert 0.0 <= metrics["uar"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
+    assert metrics["labels"][0] == "anger" and metrics["n"] == 84
+    assert sum(map(sum, metrics["confusion_matrix"])) == 84
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+def test_evaluate_can_score_only_the_test_part_of_the_bundles_split(trained, tmp_path):
+    data, out = trained
+    assert main(["evaluate", str(out), "--data", str(data), "--part", "test",
+                 "--json", str(tmp_path / "m.json")]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    trained_metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == trained_metrics["n"] == 24
+    assert metrics["uar"] == pytest.approx(trained_metrics["uar"])
+
+
+def test_predict_prints_one_row_per_file_and_windows_on_request(trained, tmp_path, capsys):
+    _, out = trained
+    short = write_audio(tmp_path / "short.wav", tone(300, 0.4, 8000), 8000)
+    long = write_audio(tmp_path / "long.flac", tone(300, 7.0), 16000)
+    assert main(["predict", str(out), str(short), str(long), "--per-window",
+                 "--json", str(tmp_path / "p.json")]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:6] == ["anger", "fear", "happiness", "neutral", "sadness", "surprised"]
+    assert sum(line.endswith("short.wav") for line in lines) == 1
+    predictions = json.loads((tmp_path / "p.json").read_text())
+    # 7 s in 3 s windows 1.5 s apart: starts 0, 1.5, 3 and 4 (the tail).
+    assert [w["start"] for w in predictions[1]["windows"]] == [0.0, 1.5, 3.0, 4.0]
+    assert sum(predictions[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_bad_input_gets_a_clear_error_naming_the_path(trained, tmp_path, capsys):
+    _, out = trained
+    assert main(["predict", str(tmp_path / "no-bundle"), "x.wav"]) == 2
+    assert "no-bundle: bundle not found" in capsys.readouterr().err
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"\x00" * 64)
+    assert main(["predict", str(out), str(broken)]) == 2
+    assert f"{broken}: cannot decode audio" in capsys.readouterr().err
+    incomplete = tmp_path / "incomplete"
+    incomplete.mkdir()
+    (incomplete / "bundle.json").write_text(json.dumps({"format": "kser-bundle/1"}))
+    assert main(["evaluate", str(incomplete)]) == 2
+    assert "incomplete bundle description" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_corpus_with_emotions_the_bundle_does_not_know(
+    trained, tmp_path, capsys
+):
+    _, out = trained
+    write_audio(tmp_path / "a.wav", tone(300, 0.5), 16000)
+    (tmp_path / "other.csv").write_text("path,label,speaker\na.wav,boredom,S1\n")
+    assert main(["evaluate", str(out), "--data", str(tmp_path / "other.csv")]) == 2
+    assert "boredom" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+"""`run_experiment`: the whole pipeline on a tiny synthetic corpus."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from kser.data import load_corpus
+from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
+from tests.conftest import make_nemo_directory
+from tests.training.conftest import TINY_CNN
+
+TINY = ExperimentConfig(
+    model="cnn3",
+    augment="none",
+    clip_seconds=0.5,
+    feature_params={"n_mels": 16},
+    model_params=TINY_CNN,
+    epochs=2,
+    batch_size=8,
+)
+
+
+@pytest.fixture(scope="module")
+def tracked_run(tmp_path_factory):
+    """One tracked run shared by the module's tests: `(corpus, outcome, store uri)`."""
+    root = tmp_path_factory.mktemp("tracked")
+    corpus = load_corpus(make_nemo_directory(root / "nemo"), verbose=False)
+    store_uri = f"sqlite:///{root / 'mlruns.db'}"
+    tracker = Tracker(store_uri)
+    outcome = run_experiment(corpus, TINY, root / "run", tracker=tracker, verbose=0)
+    return corpus, outcome, store_uri, tracker.run_id
+
+
+def test_a_run_writes_its_report_and_split(tracked_run):
+    _, outcome, _, _ = tracked_run
+    run_dir = outcome.run_dir
+    for name in (
+        "config.json",
+        "split.json",
+        "metrics.json",
+        "report.md",
+        "report.html",
+        "confusion.png",
+        "training_curves.png",
+        "predictions.csv",
+    ):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["uar"] == pytest.approx(outcome.evaluation.uar)
+    assert metrics["metadata"]["best_epoch"] == outcome.splits[0].training.best_epoch
+    split = json.loads((run_dir / "split.json").read_text())
+    assert not set(split["test_speakers"]) & set(split["train_speakers"] + split["val_speakers"])
+
+
+def test_the_bundle_alone_reproduces_the_test_evaluation(tracked_run):
+    corpus, outcome, _, _ = tracked_run
+    bundle = load_bundle(outcome.run_dir)
+    assert bundle.info["metrics"]["uar"] == pytest.approx(outcome.evaluation.uar)
+    test_rows = bundle.split_rows(corpus, "test")
+    assert set(corpus.manifest["speaker"].iloc[test_rows]) == set(
+        bundle.info["split"]["test_speakers"]
+    )
+    rescored = bundle.evaluate(corpus, test_rows)
+    np.testing.assert_allclose(rescored.y_prob, outcome.evaluation.y_prob, rtol=1e-5, atol=1e-6)
+
+
+def test_the_run_is_recorded_in_mlflow(tracked_run):
+    _, outcome, store_uri, run_id = tracked_run
+    client = MlflowClient(store_uri)
+    logged = client.get_run(run_id)
+    assert logged.info.status == "FINISHED"
+    assert logged.data.params["model"] == "cnn3" and logged.data.params["protocol"] == "speaker"
+    assert logged.data.metrics["test_uar"] == pytest.approx(outcome.evaluation.uar)
+    assert len(client.get_metric_history(run_id, "val_uar")) == TINY.epochs
+    artifacts = {f.path for f in client.list_artifacts(run_id)}
+    assert {"bundle", "metrics.json", "report.html"} <= artifacts and "checkpoints" not in artifacts
+
+
+def test_the_same_configuration_again_gives_the_same_split_and_numbers(tracked_run, tmp_path):
+    corpus, first, _, _ = tracked_run
+    second = run_experiment(corpus, TINY, tmp_path, verbose=0)
+    assert (tmp_path / "split.json").read_text() == (first.run_dir / "split.json").read_text()
+    np.testing.assert_array_equal(second.evaluation.y_prob, first.evaluation.y_prob)
+
+
+def test_a_multi_fold_protocol_writes_one_bundle_per_fold_and_a_summary(tiny_corpus, tmp_path):
+    config = dataclasses.replace(TINY, protocol="loso", epochs=1, folds=["loso-F1", "loso-M2"])
+    outcome = run_experiment(tiny_corpus, config, tmp_path, verbose=0)
+    assert [split.name for split in outcome.splits] == ["loso-F1", "loso-M2"]
+    assert outcome.summary["n_folds"] == 2
+    assert json.loads((tmp_path / "summary.json").read_text())["uar"]["values"] == [
+        split.evaluation.uar for split in outcome.splits
+    ]
+    assert load_bundle(tmp_path / "loso-M2").info["split"]["test_speakers"] == ["M2"]
+
+
+def test_an_unknown_fold_is_named(tiny_corpus, tmp_path):
+    config = dataclasses.replace(TINY, protocol="loso", folds=["loso-XX"])
+    with pytest.raises(ValueError, match="loso-XX"):
+        run_experiment(tiny_corpus, config, tmp_path, verbose=0)
