@@ -8,8 +8,11 @@ UAR, seconds per epoch, inference latency.
 Keras reads KERAS_BACKEND once, at import, so each backend trains in its own
 subprocess (`--worker`, with KERAS_BACKEND set), into `<out>/<backend>/`: the
 configuration of `experiments.resnet_mel` with 10 epochs, the same split, seed
-and cached features. Each worker then times the trained model's forward pass
-on one clip (median of 50 calls after 5 warm-up calls) and on a batch of 32.
+and cached features. Seconds per epoch is the training time over the epochs
+run, so it includes the first epoch's graph tracing. Each worker then times
+the trained model's forward pass on one clip (median of 50 calls after 5
+warm-up calls) and on a batch of 32.
+
 The features and the data pipeline are TensorFlow (tf.data) in both runs;
 only the model's training and inference change backend.
 

@@ -329,7 +329,7 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny subset, 1 epoch (a test)")
     args = parser.parse_args(argv)
 
-    from experiments.quickstart import smoke_subset
+    from experiments.common import smoke_subset
     from kser.data import load_corpus, make_splits
     from kser.training import default_run_dir
 

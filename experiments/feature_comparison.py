@@ -74,7 +74,7 @@ def selected_features(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def comparison_png(rows: list[dict], title: str) -> bytes:
+def comparison_png(rows: list[dict], title: str, n_classes: int) -> bytes:
     """Left: UAR (with 95% CI) and accuracy per feature; right: training time per feature."""
     import io
 
@@ -90,15 +90,16 @@ def comparison_png(rows: list[dict], title: str) -> bytes:
     errors = np.abs(np.array(intervals).T - uar)
     scores.bar(positions - 0.2, uar, 0.4, yerr=errors, capsize=3, label="UAR (95% CI)")
     scores.bar(positions + 0.2, [row["accuracy"] for row in rows], 0.4, label="accuracy")
-    scores.axhline(1 / 6, color="grey", linestyle="--", linewidth=1, label="chance (6 classes)")
+    chance = f"chance ({n_classes} classes)"
+    scores.axhline(1 / n_classes, color="grey", linestyle="--", linewidth=1, label=chance)
     scores.set_xticks(positions, names, rotation=45, ha="right")
     scores.set_ylim(0, 1)
     scores.set_ylabel("test score")
     scores.legend(fontsize=8)
-    scores.set_title(title)
     times.bar(positions, [row["training_seconds"] / 60 for row in rows], color="tab:gray")
     times.set_xticks(positions, names, rotation=45, ha="right")
     times.set_ylabel("training time (min)")
+    figure.suptitle(title)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -119,7 +120,8 @@ def main(argv=None) -> int:
     )
     title = f"AudioResNet per representation ({args.protocol} protocol), ranked by UAR"
     table = write_table(setup.run_dir, "feature_comparison", title, rows)
-    atomic_write_bytes(setup.run_dir / "feature_comparison.png", comparison_png(rows, title))
+    chart = comparison_png(rows, title, n_classes=len(setup.corpus.labels))
+    atomic_write_bytes(setup.run_dir / "feature_comparison.png", chart)
     print()
     print(table)
     print(f"\ntable: {setup.run_dir / 'feature_comparison.md'} (also .csv, .json, .png)")

@@ -25,11 +25,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from experiments.common import run_single_experiment, smoke_subset
+from experiments.common import run_single_experiment
 from kser.training import ExperimentConfig
-
-# smoke_subset moved to experiments.common; re-exported for the scripts that import it from here.
-__all__ = ["CONFIG", "SMOKE_CONFIG", "main", "smoke_subset"]
 
 CONFIG = ExperimentConfig(
     protocol="speaker",

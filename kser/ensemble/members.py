@@ -21,7 +21,7 @@ from kser.errors import KserBundleError
 from kser.models.weighted_ensemble import WeightedEnsemble
 from kser.training.bundle import Bundle, load_bundle
 from kser.training.cross_validation import split_is_complete
-from kser.training.run import ExperimentConfig, _run_split
+from kser.training.run import ExperimentConfig, run_split
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def train_member(corpus, member, split, directory, extractor, feature_set, verbo
     """
     directory = Path(directory)
     if not split_is_complete(directory):
-        _run_split(corpus, member.config, split, directory, extractor, feature_set, None, verbose)
+        run_split(corpus, member.config, split, directory, extractor, feature_set, None, verbose)
     return load_bundle(directory / "bundle")
 
 

@@ -3,7 +3,8 @@
 Feature-level augmentation (`ExperimentConfig.augment`) runs on cached
 features. Waveform-level augmentation (`ExperimentConfig.waveform_augment`:
 gain, noise, pitch shift, time stretch, reverb) must run before any feature
-exists, so with it the training clips are decoded once and kept in memory,
+exists, so with it the training clips are decoded once and kept in memory
+(3 s at 16 kHz: 192 kB a clip, about 400 MB for nEMO's training speakers),
 and every epoch each batch goes
 
     waveforms -> waveform augmentation -> extractor -> normalization -> feature augmentation

@@ -33,7 +33,7 @@ from kser.evaluation.report import METRICS_FILE
 from kser.evaluation.tables import Table, format_markdown_table, format_number
 from kser.paths import atomic_write_json, atomic_write_text
 from kser.training.bundle import BUNDLE_FILE
-from kser.training.run import _run_split, _selected_splits
+from kser.training.run import run_split, selected_splits
 
 CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
 SUMMARY_FILE = "summary.json"
@@ -106,7 +106,7 @@ def run_cross_validation(
     run_dir.mkdir(parents=True, exist_ok=True)
     check_same_configuration(run_dir, config)
     atomic_write_json(run_dir / CONFIG_FILE, dataclasses.asdict(config))
-    splits = _selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+    splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
 
     trained, reused = [], []
     extractor = feature_set = None
@@ -126,7 +126,7 @@ def run_cross_validation(
                 cache_root=cache_root,
                 progress=verbose > 0,
             )
-        _run_split(corpus, config, split, fold_dir, extractor, feature_set, tracker, verbose)
+        run_split(corpus, config, split, fold_dir, extractor, feature_set, tracker, verbose)
         trained.append(split.name)
 
     names = [split.name for split in splits]

@@ -43,6 +43,10 @@ class ExperimentConfig:
     `kser.training.augmented_batches`). `class_weights`:
     weight the loss by inverse class frequency of the training split.
     `folds`: names of the splits to run (e.g. ["loso-SB0"]); None runs all.
+
+    The defaults are the best single configuration measured on unseen nEMO
+    speakers (a 1-D CNN over 64-band log-mel frames with SpecAugment-style
+    augmentation; 2-D CNNs of the same budget stayed near chance).
     """
 
     protocol: str = "speaker"
@@ -51,11 +55,11 @@ class ExperimentConfig:
     feature_params: dict = field(default_factory=dict)
     clip_seconds: float = CLIP_SECONDS
     normalization: str = "speaker+global"
-    augment: str = "none"
+    augment: str = "default"
     waveform_augment: str = "none"
-    model: str = "cnn3"
+    model: str = "conv1d"
     model_params: dict = field(default_factory=dict)
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -122,7 +126,7 @@ def run_experiment(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / "config.json", dataclasses.asdict(config))
-    splits = _selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+    splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
     extractor = features.get(config.feature, **config.feature_params)
     feature_set = extract_features(
         corpus.manifest,
@@ -137,7 +141,7 @@ def run_experiment(
         if verbose:
             print(f"kser: split {split.name}: {_describe_split(split, corpus)}")
         outcomes.append(
-            _run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose)
+            run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose)
         )
     summary = None
     if len(outcomes) > 1:
@@ -150,7 +154,7 @@ def run_experiment(
     return ExperimentOutcome(run_dir, outcomes, summary, time.perf_counter() - start)
 
 
-def _run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose):
+def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose):
     from kser.data.splits import write_split
     from kser.evaluation import write_report
     from kser.models import build_model
@@ -268,7 +272,7 @@ def _run_split(corpus, config, split, split_dir, extractor, feature_set, tracker
     return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
 
 
-def _selected_splits(splits, names):
+def selected_splits(splits, names):
     if not names:
         return splits
     known = {split.name: split for split in splits}

@@ -85,7 +85,7 @@ def test_a_second_run_resumes_without_training_again(smoke_run, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished member was trained again")
 
-    monkeypatch.setattr(members_module, "_run_split", no_training)
+    monkeypatch.setattr(members_module, "run_split", no_training)
     assert experiment.main(["--data", str(data), "--out", str(out), "--smoke"]) == 0
     after = json.loads((out / "ensemble.json").read_text())
     assert after["weights"] == pytest.approx(before["weights"])

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from experiments import quickstart
+from experiments.common import smoke_subset
 from kser.data import load_corpus
 from kser.training import load_bundle
 from tests.conftest import make_nemo_directory
@@ -14,7 +15,7 @@ from tests.conftest import make_nemo_directory
 
 def test_the_smoke_subset_keeps_every_speaker_and_emotion(tmp_path):
     corpus = load_corpus(make_nemo_directory(tmp_path, clips_per_emotion=3), verbose=False)
-    subset = quickstart.smoke_subset(corpus, per_group=2)
+    subset = smoke_subset(corpus, per_group=2)
     counts = subset.manifest.groupby(["speaker", "emotion"]).size()
     assert len(counts) == 7 * 6 and set(counts) == {2}
 

@@ -21,7 +21,12 @@ from tests.conftest import make_nemo_directory
 from tests.training.conftest import TINY_CNN
 
 CONFIG = ExperimentConfig(
-    clip_seconds=0.5, feature_params={"n_mels": 16}, model_params=TINY_CNN, batch_size=8
+    model="cnn3",
+    augment="none",
+    clip_seconds=0.5,
+    feature_params={"n_mels": 16},
+    model_params=TINY_CNN,
+    batch_size=8,
 )
 
 

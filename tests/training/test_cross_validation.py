@@ -34,13 +34,13 @@ CLI_ARGUMENTS = [
 def trained_folds(monkeypatch):
     """Counts the folds trained, by name."""
     trained = []
-    original = cross_validation._run_split
+    original = cross_validation.run_split
 
     def counting_run_split(corpus, config, split, *rest):
         trained.append(split.name)
         return original(corpus, config, split, *rest)
 
-    monkeypatch.setattr(cross_validation, "_run_split", counting_run_split)
+    monkeypatch.setattr(cross_validation, "run_split", counting_run_split)
     return trained
 
 
