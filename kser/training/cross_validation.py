@@ -33,7 +33,7 @@ from kser.evaluation.report import METRICS_FILE
 from kser.evaluation.tables import Table, format_markdown_table, format_number
 from kser.paths import atomic_write_json, atomic_write_text
 from kser.training.bundle import BUNDLE_FILE
-from kser.training.run import run_split, selected_splits
+from kser.training.run import cached_features, run_split, selected_splits
 
 CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
 SUMMARY_FILE = "summary.json"
@@ -91,10 +91,8 @@ def run_cross_validation(
         ValueError: another protocol, or an unknown fold name.
         KserError: `run_dir` holds a run made with a different configuration.
     """
-    from kser import features
     from kser.data.splits import make_splits
     from kser.evaluation import aggregate_folds
-    from kser.features.pipeline import extract_features
 
     if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
         raise ValueError(
@@ -118,14 +116,7 @@ def run_cross_validation(
                 print(f"kser: {split.name}: complete in {fold_dir}, not retrained")
             continue
         if feature_set is None:  # only when a fold needs training
-            extractor = features.get(config.feature, **config.feature_params)
-            feature_set = extract_features(
-                corpus.manifest,
-                extractor,
-                clip_seconds=config.clip_seconds,
-                cache_root=cache_root,
-                progress=verbose > 0,
-            )
+            extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
         run_split(corpus, config, split, fold_dir, extractor, feature_set, tracker, verbose)
         trained.append(split.name)
 

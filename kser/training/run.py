@@ -118,23 +118,14 @@ def run_experiment(
     `tracker`: a `kser.training.Tracker` (one MLflow run per split), or None.
     `verbose`: 0 silent, 1 progress bars, 2 one line per epoch.
     """
-    from kser import features
     from kser.data.splits import make_splits
-    from kser.features.pipeline import extract_features
 
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / "config.json", dataclasses.asdict(config))
     splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
-    extractor = features.get(config.feature, **config.feature_params)
-    feature_set = extract_features(
-        corpus.manifest,
-        extractor,
-        clip_seconds=config.clip_seconds,
-        cache_root=cache_root,
-        progress=verbose > 0,
-    )
+    extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
     outcomes = []
     for split in splits:
         split_dir = run_dir if len(splits) == 1 else run_dir / split.name
@@ -152,6 +143,22 @@ def run_experiment(
         )
         atomic_write_json(run_dir / "summary.json", summary)
     return ExperimentOutcome(run_dir, outcomes, summary, time.perf_counter() - start)
+
+
+def cached_features(corpus, config: ExperimentConfig, cache_root=None, verbose: int = 1):
+    """The configured extractor and its (cached) features of every clip of `corpus`."""
+    from kser import features
+    from kser.features.pipeline import extract_features
+
+    extractor = features.get(config.feature, **config.feature_params)
+    feature_set = extract_features(
+        corpus.manifest,
+        extractor,
+        clip_seconds=config.clip_seconds,
+        cache_root=cache_root,
+        progress=verbose > 0,
+    )
+    return extractor, feature_set
 
 
 def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose):
