@@ -25,6 +25,7 @@ CONFIG = ExperimentConfig(
     protocol="speaker",
     feature="waveform",
     normalization="speaker+global",
+    augment="none",
     model="conv1d",
     model_params={"stem_stride": 4},
     epochs=30,

@@ -65,6 +65,7 @@ MAX_TRIALS = 30
 MEMBER_CONFIG = ExperimentConfig(
     protocol="speaker",
     normalization="speaker+global",
+    augment="none",
     model="cnn3",
     model_params={"width": 0.5, "input_pool": [2, 2]},
     epochs=20,

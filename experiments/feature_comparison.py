@@ -38,6 +38,7 @@ from kser.training import ExperimentConfig
 CONFIG = ExperimentConfig(
     protocol="speaker",
     normalization="speaker+global",
+    augment="none",
     model="audio_resnet",
     model_params={"width": 0.25},
     epochs=20,

@@ -27,6 +27,7 @@ CONFIG = ExperimentConfig(
     feature="mel",
     feature_params={"n_mels": 64},
     normalization="speaker+global",
+    augment="none",
     model="audio_resnet",
     model_params={"width": 0.25},
     epochs=30,

@@ -27,6 +27,7 @@ CONFIG = ExperimentConfig(
     feature="mel",
     feature_params={"n_mels": 64},
     normalization="speaker+global",
+    augment="none",
     model="vgg16",
     model_params={"width": 0.25, "input_pool": [2, 2]},
     epochs=30,

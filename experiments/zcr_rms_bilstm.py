@@ -27,6 +27,7 @@ CONFIG = ExperimentConfig(
     feature="stack",
     feature_params={"features": ["zcr", "rms"]},
     normalization="speaker+global",
+    augment="none",
     model="parallel_conv_bilstm",
     epochs=30,
     batch_size=32,
