@@ -141,7 +141,7 @@ def write_table(run_dir, stem: str, title: str, rows: list[dict], note: str = ""
     run_dir = Path(run_dir)
     columns = list(rows[0])
     table = Table(title, tuple(columns), [tuple(_cell(row[c]) for c in columns) for row in rows])
-    markdown = f"# {title}\n\n{format_markdown_table(table)}\n"
+    markdown = f"{format_markdown_table(table)}\n"
     atomic_write_text(run_dir / f"{stem}.md", markdown + (f"\n{note}\n" if note else ""))
     atomic_write_text(run_dir / f"{stem}.csv", _csv(rows))
     atomic_write_json(run_dir / f"{stem}.json", {"title": title, "rows": rows, "note": note})
