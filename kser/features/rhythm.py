@@ -13,8 +13,8 @@ import scipy.signal
 import tensorflow as tf
 
 from kser.features.base import FeatureExtractor, check_positive_int
-from kser.features.dsp import bins_first, delta, normalize
-from kser.features.spectral import MelSpectrogram, check_delta_width
+from kser.features.dsp import bins_first, normalize
+from kser.features.spectral import DeltaFeature, MelSpectrogram
 
 
 class Tempogram(FeatureExtractor):
@@ -73,7 +73,7 @@ class Tempogram(FeatureExtractor):
         return bins_first(self.lags(waves))
 
 
-class DeltaTempogram(FeatureExtractor):
+class DeltaTempogram(DeltaFeature):
     """First-order tempogram deltas over time, as `librosa.feature.delta(tempogram, width=9)`.
 
     Args:
@@ -84,14 +84,4 @@ class DeltaTempogram(FeatureExtractor):
     """
 
     name = "delta_tempogram"
-
-    def __init__(self, *, delta_width=9, **tempogram_params):
-        self.tempogram = Tempogram(**tempogram_params)
-        super().__init__(
-            self.tempogram.n_bins,
-            **self.tempogram.params,
-            delta_width=check_delta_width(delta_width),
-        )
-
-    def compute(self, waves):
-        return delta(self.tempogram.compute(waves), self.params["delta_width"])
+    base_class = Tempogram

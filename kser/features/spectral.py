@@ -161,7 +161,28 @@ class Mfcc(FeatureExtractor):
         return bins_first(self.coefficients(waves))
 
 
-class DeltaMfcc(FeatureExtractor):
+class DeltaFeature(FeatureExtractor):
+    """First-order deltas over time of another extractor's output
+    (`librosa.feature.delta(base, width=delta_width)`).
+
+    Subclasses set `base_class`; their parameters are `delta_width` (frames in
+    the Savitzky-Golay window, odd, >= 3; 9) plus the base extractor's.
+    Output: the base's shape and bins.
+    """
+
+    base_class: type[FeatureExtractor]
+
+    def __init__(self, *, delta_width=9, **base_params):
+        self.base = self.base_class(**base_params)
+        super().__init__(
+            self.base.n_bins, **self.base.params, delta_width=check_delta_width(delta_width)
+        )
+
+    def compute(self, waves):
+        return delta(self.base.compute(waves), self.params["delta_width"])
+
+
+class DeltaMfcc(DeltaFeature):
     """First-order MFCC deltas, as `librosa.feature.delta(mfcc, width=9)`.
 
     Args:
@@ -172,15 +193,7 @@ class DeltaMfcc(FeatureExtractor):
     """
 
     name = "delta_mfcc"
-
-    def __init__(self, *, delta_width=9, **mfcc_params):
-        self.mfcc = Mfcc(**mfcc_params)
-        super().__init__(
-            self.mfcc.n_bins, **self.mfcc.params, delta_width=check_delta_width(delta_width)
-        )
-
-    def compute(self, waves):
-        return delta(bins_first(self.mfcc.coefficients(waves)), self.params["delta_width"])
+    base_class = Mfcc
 
 
 def check_delta_width(width) -> int:
