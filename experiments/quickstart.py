@@ -1,4 +1,4 @@
-"""Quickstart: a small CNN on nEMO log-mel spectrograms, tested on speakers it never heard.
+"""Quickstart: kser's default model on nEMO, tested on speakers it never heard.
 
     python -m experiments.quickstart --data /path/to/nemo   # a few minutes on 2 CPU cores
     python -m experiments.quickstart                        # data from $KSER_DATA, ./data/nemo
@@ -7,12 +7,14 @@
 
 Protocol `speaker`: two test speakers (one female, one male) and one
 validation speaker are held out of training; the checkpoint kept is the epoch
-with the best UAR on the validation speaker. Features are 64-band log-mel
-spectrograms of 3 s clips, cached after the first run, normalized per speaker
-and then with the training split's statistics. The model is a four-block 1-D
-CNN that reads each 10 ms frame's 64 bands as channels, trained with
-SpecAugment-style masks and noise: on this split it beat a 2-D CNN of the
-same budget (test UAR 0.38 against 0.26) at a few seconds per epoch.
+with the best UAR on the validation speaker. The input is kser's default
+stack of seven frame-aligned representations of 3 s clips (log-mel, delta
+MFCC, spectral contrast, chroma, tonnetz, ZCR, RMS: 131 values per 10 ms
+frame), cached after the first run, normalized per speaker and then with the
+training split's statistics. The model is a four-block 1-D CNN that reads each
+frame's values as channels, trained with SpecAugment-style masks and noise.
+On unseen speakers (leave-one-speaker-out) this stack beat log-mel alone,
+0.44 against 0.36 UAR, and 2-D CNNs of the same budget stayed near chance.
 
 Writes `runs/quickstart-<time>/` (or `--out`): report.md and report.html (UAR,
 accuracy, macro-F1 with 95% confidence intervals, per-class table), confusion.png,
@@ -30,8 +32,7 @@ from kser.training import ExperimentConfig
 
 CONFIG = ExperimentConfig(
     protocol="speaker",
-    feature="mel",
-    feature_params={"n_mels": 64},
+    feature="stack",
     normalization="speaker+global",
     augment="default",
     model="conv1d",

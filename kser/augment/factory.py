@@ -5,8 +5,11 @@
 
 Families of features and their default chains:
 
-- spectral (mel, stft, cqt, mfcc, delta_mfcc, hpss, contrast):
-  frequency_mask, time_mask (SpecAugment), noise;
+- spectral (mel, stft, cqt, mfcc, delta_mfcc, hpss, contrast, and "stack", several
+  representations stacked bin-wise): frequency_mask, time_mask (SpecAugment),
+  noise. On a stack a frequency mask blanks a run of neighbouring bins, i.e. a
+  band of one representation (or the seam of two): the model must not lean on
+  any one view;
 - temporal (tempogram, delta_tempogram): time_shift, time_stretch. A tempogram's
   bins are autocorrelation lags, not frequencies, so frequency masks and
   transpositions mean nothing there; what varies between takes of the same
@@ -63,6 +66,7 @@ FEATURE_FAMILIES = {
     "delta_mfcc": "spectral",
     "hpss": "spectral",
     "contrast": "spectral",
+    "stack": "spectral",
     "tempogram": "temporal",
     "delta_tempogram": "temporal",
     "chroma": "harmonic",

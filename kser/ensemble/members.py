@@ -52,6 +52,14 @@ def train_member(corpus, member, split, directory, extractor, feature_set, verbo
     return load_bundle(directory / "bundle")
 
 
+def load_member(directory) -> Bundle:
+    """The bundle of a member run that `train_member` finished in `directory`."""
+    directory = Path(directory)
+    if not split_is_complete(directory):
+        raise KserBundleError(f"{directory}: the member's training has not finished")
+    return load_bundle(directory / "bundle")
+
+
 def member_logits(bundle: Bundle, feature_set, rows, batch_size: int = 64) -> np.ndarray:
     """The member's logits `(len(rows), n_labels)` for manifest `rows`, normalized as in training.
 

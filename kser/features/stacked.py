@@ -14,14 +14,22 @@ from kser.data.audio import SAMPLE_RATE
 from kser.errors import KserFeatureError
 from kser.features.base import HOP_LENGTH, FeatureExtractor
 
+# Timbre (mel, delta MFCC), spectral peaks vs valleys (contrast), pitch class and
+# harmony (chroma, tonnetz) and energy (zcr, rms): 131 bins per frame. The 1-D CNN
+# on this stack reached 0.44 leave-one-speaker-out UAR on nEMO, mel alone 0.36;
+# adding mfcc and cqt as well did not help (0.44).
+DEFAULT_FEATURES = ("mel", "contrast", "chroma", "delta_mfcc", "zcr", "rms", "tonnetz")
+
 
 class StackedFeatures(FeatureExtractor):
     """The listed representations, each with its default parameters, stacked bin-wise.
 
         kser.features.get("stack", features=["zcr", "rms"])  # (batch, 2, n_frames)
+        kser.features.get("stack")  # DEFAULT_FEATURES, kser's default model input
 
     Args:
-        features: names of two or more of the 13 representations, in stacking order.
+        features: names of two or more of the 13 representations, in stacking
+            order (default `DEFAULT_FEATURES`).
         sample_rate, hop_length: the frame grid, passed to every representation.
 
     Output: `(batch, sum of their n_bins, n_frames)`; the bins of `features[0]`
@@ -31,7 +39,9 @@ class StackedFeatures(FeatureExtractor):
 
     name = "stack"
 
-    def __init__(self, *, features, sample_rate=SAMPLE_RATE, hop_length=HOP_LENGTH):
+    def __init__(
+        self, *, features=DEFAULT_FEATURES, sample_rate=SAMPLE_RATE, hop_length=HOP_LENGTH
+    ):
         # The registry imports this module; import it here, when an instance is made.
         from kser.features.registry import get, names
 

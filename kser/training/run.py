@@ -45,13 +45,16 @@ class ExperimentConfig:
     `folds`: names of the splits to run (e.g. ["loso-SB0"]); None runs all.
 
     The defaults are the best single configuration measured on unseen nEMO
-    speakers (a 1-D CNN over 64-band log-mel frames with SpecAugment-style
-    augmentation; 2-D CNNs of the same budget stayed near chance).
+    speakers: a 1-D CNN over frames of seven stacked representations
+    (`kser.features.stacked.DEFAULT_FEATURES`), each z-scored per speaker,
+    with SpecAugment-style augmentation. It beat the same CNN on mel alone
+    (0.44 vs 0.36 leave-one-speaker-out UAR); 2-D CNNs of the same budget
+    stayed near chance.
     """
 
     protocol: str = "speaker"
     seed: int = 42
-    feature: str = "mel"
+    feature: str = "stack"
     feature_params: dict = field(default_factory=dict)
     clip_seconds: float = CLIP_SECONDS
     normalization: str = "speaker+global"

@@ -13,6 +13,8 @@ from kser import cli
 from kser.data import load_corpus, make_splits
 from kser.training import load_bundle
 
+SPEAKER_SMOKE = ["--smoke", "--protocol", "speaker"]
+
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
@@ -22,7 +24,7 @@ def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("ensemble")
     data = make_nemo_directory(root / "nemo")
     out = root / "run"
-    assert experiment.main(["--data", str(data), "--out", str(out), "--smoke"]) == 0
+    assert experiment.main(SPEAKER_SMOKE + ["--data", str(data), "--out", str(out)]) == 0
     return data, out
 
 
@@ -86,7 +88,7 @@ def test_a_second_run_resumes_without_training_again(smoke_run, monkeypatch):
         raise AssertionError("a finished member was trained again")
 
     monkeypatch.setattr(members_module, "run_split", no_training)
-    assert experiment.main(["--data", str(data), "--out", str(out), "--smoke"]) == 0
+    assert experiment.main(SPEAKER_SMOKE + ["--data", str(data), "--out", str(out)]) == 0
     after = json.loads((out / "ensemble.json").read_text())
     assert after["weights"] == pytest.approx(before["weights"])
     assert after["out_of_fold"]["tuning"] == before["out_of_fold"]["tuning"]
@@ -95,5 +97,37 @@ def test_a_second_run_resumes_without_training_again(smoke_run, monkeypatch):
 def test_resuming_with_other_settings_is_refused(smoke_run, capsys):
     data, out = smoke_run
     with pytest.raises(SystemExit):
-        experiment.main(["--data", str(data), "--out", str(out), "--smoke", "--seed", "7"])
+        experiment.main(SPEAKER_SMOKE + ["--data", str(data), "--out", str(out), "--seed", "7"])
     assert "holds a run with other settings" in capsys.readouterr().err
+
+
+def test_loso_is_cross_fitted_the_test_speaker_is_never_seen(tmp_path):
+    """Fold s's ensemble joins the fold-s members, tuned on the other speakers' predictions."""
+    from tests.conftest import make_nemo_directory
+
+    data = make_nemo_directory(tmp_path / "nemo")
+    out = tmp_path / "run"
+    folds = ["loso-F1", "loso-M1"]
+    argv = ["--data", str(data), "--out", str(out), "--smoke", "--protocol", "loso"]
+    assert experiment.main([*argv, "--fold", folds[0], "--fold", folds[1]]) == 0
+
+    corpus = load_corpus(data, verbose=False)
+    all_folds = [split.name for split in make_splits(corpus, "loso", 42)]
+    # Every member is trained once per LOSO fold and predicts exactly that fold's speaker.
+    for member in ("mel_cnn3", "mfcc_cnn3"):
+        assert sorted(p.stem for p in (out / "oof" / member).glob("*.npz")) == all_folds
+    for fold in folds:
+        test_speaker = fold.removeprefix("loso-")
+        summary = json.loads((out / fold / "ensemble.json").read_text())
+        assert summary["test_speakers"] == [test_speaker]
+        # The combiner was tuned on every other speaker's out-of-fold predictions.
+        assert summary["out_of_fold"]["folds"] == [name for name in all_folds if name != fold]
+        for member in ("mel_cnn3", "mfcc_cnn3"):
+            split = json.loads((out / "members" / member / fold / "split.json").read_text())
+            assert split["test_speakers"] == [test_speaker]
+            assert test_speaker not in split["train_speakers"] + split["val_speakers"]
+        bundle = load_bundle(out / fold / "ensemble")
+        assert sorted(bundle.extractor) == ["mel", "mfcc"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["name"] for row in summary["ensemble"]["folds"]] == folds
+    assert set(summary["member_mean_uar"]) == {"mel_cnn3", "mfcc_cnn3"}

@@ -43,6 +43,20 @@ def test_stack_concatenates_the_representations_frame_by_frame(waves):
     assert features.get(extractor.name, **extractor.params).params == extractor.params
 
 
+def test_the_default_stack_is_kser_s_model_input_and_records_its_members(waves):
+    from kser.features.stacked import DEFAULT_FEATURES
+
+    extractor = features.get("stack")
+    assert extractor.params["features"] == list(DEFAULT_FEATURES)
+    assert extractor.n_bins == sum(features.get(name).n_bins for name in DEFAULT_FEATURES)
+    output = extractor(waves).numpy()
+    assert output.shape[:2] == (2, extractor.n_bins)
+    assert np.isfinite(output).all()
+    # The first rows are the log-mel spectrogram, unchanged.
+    mel = features.get("mel")(waves).numpy()
+    np.testing.assert_allclose(output[:, : mel.shape[1]], mel, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "names", [["zcr"], ["zcr", "zcr"], ["zcr", "loudness"], ["zcr", "waveform"], "zcr,rms"]
 )

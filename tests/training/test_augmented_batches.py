@@ -24,6 +24,7 @@ CONFIG = ExperimentConfig(
     model="cnn3",
     augment="none",
     clip_seconds=0.5,
+    feature="mel",
     feature_params={"n_mels": 16},
     model_params=TINY_CNN,
     batch_size=8,

@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
     out = root / "run"
     code = main(
         ["train", "--data", str(data), "--model", "cnn3", "--epochs", "1", "--batch-size", "8",
-         "--no-mlflow", "--feature-param", "n_mels=16",
+         "--no-mlflow", "--feature", "mel", "--feature-param", "n_mels=16",
          "--model-param", f"width={TINY_CNN['width']}", "--out", str(out)]
     )  # fmt: skip
     assert code == 0

@@ -20,13 +20,15 @@ CONFIG = ExperimentConfig(
     protocol="loso",
     epochs=1,
     batch_size=8,
+    feature="mel",
     feature_params={"n_mels": 16},
     model_params={"width": 0.125},
     folds=FOLDS,
 )
 CLI_ARGUMENTS = [
-    "--protocol", "loso", "--epochs", "1", "--batch-size", "8", "--feature-param", "n_mels=16",
-    "--model-param", "width=0.125", "--fold", FOLDS[0], "--fold", FOLDS[1], "--no-mlflow",
+    "--protocol", "loso", "--epochs", "1", "--batch-size", "8", "--feature", "mel",
+    "--feature-param", "n_mels=16", "--model-param", "width=0.125",
+    "--fold", FOLDS[0], "--fold", FOLDS[1], "--no-mlflow",
 ]  # fmt: skip
 
 

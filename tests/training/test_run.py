@@ -18,6 +18,7 @@ TINY = ExperimentConfig(
     model="cnn3",
     augment="none",
     clip_seconds=0.5,
+    feature="mel",
     feature_params={"n_mels": 16},
     model_params=TINY_CNN,
     epochs=2,
