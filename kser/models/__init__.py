@@ -1,4 +1,4 @@
-"""kser's architectures: five backend-agnostic Keras 3 classifiers.
+"""kser's architectures: six backend-agnostic Keras 3 classifiers.
 
 Every model maps one input feature to **logits** (a dense layer named
 "logits", no softmax): train with
@@ -15,6 +15,8 @@ named layers, so the feature pipeline's arrays go in as they are:
 - `conv1d`: `(n_samples,)` waveforms or `(n_bins, n_frames)` feature
   sequences (bins become channels, frames become steps).
 - `parallel_conv_bilstm`: `(n_features, n_frames)` frame-level descriptors.
+- `utterance_stats`: `(n_bins, n_frames)`, fixed frames: statistics over the
+  clip and a linear classifier (an ensemble member unlike the CNNs).
 
 Defaults are sized to train on a 2-core CPU; the full-size study models are
 an argument away: `AudioResNet(..., width=1.0)`,
@@ -28,6 +30,7 @@ from kser.models.audio_resnet import AudioResNet
 from kser.models.cnn3 import CNN3
 from kser.models.conv1d_net import Conv1DNet
 from kser.models.parallel_conv_bilstm import ParallelConvBiLSTM
+from kser.models.utterance_stats import UtteranceStatsNet
 from kser.models.vgg16 import VGG16
 from kser.models.weighted_ensemble import WeightedEnsemble, WeightedLogits
 
@@ -37,6 +40,7 @@ MODELS = {
     "cnn3": CNN3,
     "conv1d": Conv1DNet,
     "parallel_conv_bilstm": ParallelConvBiLSTM,
+    "utterance_stats": UtteranceStatsNet,
 }
 
 
@@ -63,6 +67,7 @@ __all__ = [
     "AudioResNet",
     "Conv1DNet",
     "ParallelConvBiLSTM",
+    "UtteranceStatsNet",
     "WeightedEnsemble",
     "WeightedLogits",
     "build_model",

@@ -131,3 +131,15 @@ def test_loso_is_cross_fitted_the_test_speaker_is_never_seen(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert [row["name"] for row in summary["ensemble"]["folds"]] == folds
     assert set(summary["member_mean_uar"]) == {"mel_cnn3", "mfcc_cnn3"}
+
+
+def test_members_may_pair_a_feature_with_another_model(tmp_path):
+    args = experiment.build_parser().parse_args(["--members", "mel,mel:utterance_stats,cqt"])
+    members, _ = experiment.configure(args)
+    assert [member.name for member in members] == [
+        "mel_conv1d",
+        "mel_utterance_stats",
+        "cqt_conv1d",
+    ]
+    assert [member.feature for member in members] == ["mel", "mel", "cqt"]
+    assert members[1].config.model_params == {}

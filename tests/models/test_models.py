@@ -1,6 +1,7 @@
-"""The five architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
+"""The six architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
 
 import keras
+import numpy as np
 import pytest
 
 from kser.errors import KserModelError
@@ -10,6 +11,7 @@ from kser.models import (
     AudioResNet,
     Conv1DNet,
     ParallelConvBiLSTM,
+    UtteranceStatsNet,
     build_model,
     model_names,
 )
@@ -41,6 +43,7 @@ def test_registry_builds_every_named_model_with_its_class():
         "cnn3": CNN3,
         "conv1d": Conv1DNet,
         "parallel_conv_bilstm": ParallelConvBiLSTM,
+        "utterance_stats": UtteranceStatsNet,
     }
     assert set(model_names()) == set(expected)
     for name, shape, kwargs in [
@@ -49,6 +52,7 @@ def test_registry_builds_every_named_model_with_its_class():
         ("cnn3", (16, 24), {"width": 0.125}),
         ("conv1d", (400,), {}),
         ("parallel_conv_bilstm", (2, 24), {"lstm_units": 4}),
+        ("utterance_stats", (16, 24), {}),
     ]:
         model = build_model(name, shape, num_classes=4, **kwargs)
         assert type(model) is expected[name]
@@ -119,3 +123,28 @@ def test_full_width_vgg16_has_the_study_filter_counts():
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [64] * 2 + [128] * 2 + [256] * 3 + [512] * 6
     assert all(c.kernel_size == (3, 3) for c in convs)
+
+
+def test_utterance_statistics_are_the_per_bin_functionals_of_the_clip():
+    from kser.models.utterance_stats import UtteranceStatistics
+
+    rng = np.random.default_rng(0)
+    frames = rng.standard_normal((2, 11, 3)).astype("float32")  # (batch, frames, bins)
+    statistics = keras.ops.convert_to_numpy(UtteranceStatistics()(frames))
+    ordered = np.sort(frames, axis=1)
+    expected = np.concatenate(
+        [
+            frames.mean(axis=1),
+            frames.std(axis=1),
+            ordered[:, 1],  # 10th percentile of 11 frames
+            ordered[:, 9],  # 90th
+            np.diff(frames, axis=1).std(axis=1),
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(statistics, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_utterance_stats_needs_a_fixed_number_of_frames():
+    with pytest.raises(KserModelError, match="n_frames"):
+        build_model("utterance_stats", (32, None))
