@@ -1,6 +1,6 @@
 """Learned-weight ensemble of per-feature CNNs, tuned on out-of-fold predictions only.
 
-    python -m experiments.ensemble --data /path/to/nemo --out runs/ensemble   # < 1 h, 2 CPU cores
+    python -m experiments.ensemble --data /path/to/nemo --out runs/ensemble   # ~1 h, 2 CPU cores
     python -m experiments.ensemble --members stack,mel,hpss:cnn3              # pick the members
     python -m experiments.ensemble --comparison runs/features --top-k 3       # best 3 features of
                                                                               # evaluated runs
@@ -74,7 +74,7 @@ N_FOLDS = 5
 MAX_TRIALS = 30
 # Each member is `kser train`'s default recipe (a 1-D CNN, 1-2 minutes per
 # training on 2 CPU cores) on its own feature. Under the default loso protocol
-# that is 3 members x 7 folds = 21 trainings, about 45 minutes with tuning.
+# that is 3 members x 7 folds = 21 trainings, about an hour with tuning.
 MEMBER_CONFIG = ExperimentConfig(protocol="loso")
 SMOKE_FEATURES = ("mel", "mfcc")
 SMOKE_FEATURE_PARAMS = {"mel": {"n_mels": 16}, "mfcc": {"n_mels": 16, "n_mfcc": 8}}
