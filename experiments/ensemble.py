@@ -180,7 +180,9 @@ def out_of_fold_logits(corpus, members, folds, extractors, feature_sets, directo
     return out_of_fold.stacked([member.name for member in members])
 
 
-def run_cross_fitted(corpus, splits, members, extractors, feature_sets, run_dir, settings):
+def run_cross_fitted(
+    corpus, splits, outer_splits, members, extractors, feature_sets, run_dir, settings
+):
     """Leave-one-speaker-out with one model per member and fold, cross-fitted combiners.
 
     Every member is trained once per LOSO fold (its test speaker held out, its
@@ -189,7 +191,9 @@ def run_cross_fitted(corpus, splits, members, extractors, feature_sets, run_dir,
     joins the members' fold-s models with a combiner tuned on the out-of-fold
     predictions of the other speakers only: neither the combiner nor the
     members it joins ever saw speaker s. Nested folds would cost 6x the
-    training for the same guarantee on the test speaker.
+    training for the same guarantee on the test speaker. Members train on all
+    `splits` (each is some other fold's tuning data); `outer_splits` are the
+    folds tested.
     """
     from kser.ensemble import MemberFold
     from kser.ensemble.members import load_member
@@ -199,7 +203,7 @@ def run_cross_fitted(corpus, splits, members, extractors, feature_sets, run_dir,
         corpus, members, folds, extractors, feature_sets, run_dir, settings["verbose"]
     )
     summaries = []
-    for split in settings["outer_splits"]:
+    for split in outer_splits:
         finals = {
             member.name: load_member(run_dir / "members" / member.name / split.name)
             for member in members
@@ -425,9 +429,8 @@ def main(argv=None) -> int:
     atomic_write_json(stored, config)
     extractors, feature_sets = extract_member_features(corpus, members, progress=not args.smoke)
     if args.protocol == "loso":
-        settings = {**settings, "outer_splits": outer_splits}
         summaries = run_cross_fitted(
-            corpus, splits, members, extractors, feature_sets, run_dir, settings
+            corpus, splits, outer_splits, members, extractors, feature_sets, run_dir, settings
         )
     else:
         (split,) = outer_splits

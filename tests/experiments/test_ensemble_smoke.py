@@ -133,7 +133,7 @@ def test_loso_is_cross_fitted_the_test_speaker_is_never_seen(tmp_path):
     assert set(summary["member_mean_uar"]) == {"mel_cnn3", "mfcc_cnn3"}
 
 
-def test_members_may_pair_a_feature_with_another_model(tmp_path):
+def test_members_may_pair_a_feature_with_another_model():
     args = experiment.build_parser().parse_args(["--members", "mel,mel:utterance_stats,cqt"])
     members, _ = experiment.configure(args)
     assert [member.name for member in members] == [

@@ -11,7 +11,7 @@ from kser import features
 from kser.data import load_corpus
 from kser.features.normalization import Normalizer
 from kser.models import build_model
-from kser.training import Bundle, save_bundle, seed_everything
+from kser.training import Bundle, ExperimentConfig, save_bundle, seed_everything
 from tests.conftest import make_nemo_directory
 
 N_CLASSES = 3
@@ -19,6 +19,16 @@ FEATURE_SHAPE = (4, 6)
 # Bundles in these tests: 16 mel bands of 1 s clips, a 4-8-16 filter CNN.
 BUNDLE_SECONDS = 1.0
 TINY_CNN = {"width": 0.125}
+# A seconds-long experiment: a tiny CNN on 16-band mel of half-second clips.
+TINY_CONFIG = ExperimentConfig(
+    model="cnn3",
+    augment="none",
+    clip_seconds=0.5,
+    feature="mel",
+    feature_params={"n_mels": 16},
+    model_params=TINY_CNN,
+    batch_size=8,
+)
 
 
 def synthetic_batches(n_per_class=12, batch_size=6, seed=0, shuffle=False):

@@ -16,19 +16,11 @@ from kser import features
 from kser.augment import Augmentation, AugmentationStep
 from kser.data import load_clip, load_corpus, make_splits
 from kser.features.pipeline import extract_features
-from kser.training import ExperimentConfig, augmented_batches, run_experiment
+from kser.training import augmented_batches, run_experiment
 from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CNN
+from tests.training.conftest import TINY_CONFIG
 
-CONFIG = ExperimentConfig(
-    model="cnn3",
-    augment="none",
-    clip_seconds=0.5,
-    feature="mel",
-    feature_params={"n_mels": 16},
-    model_params=TINY_CNN,
-    batch_size=8,
-)
+CONFIG = TINY_CONFIG
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
-from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
+from kser.training import Tracker, load_bundle, run_experiment
 from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CNN
+from tests.training.conftest import TINY_CONFIG
 
-TINY = ExperimentConfig(
-    model="cnn3",
-    augment="none",
-    clip_seconds=0.5,
-    feature="mel",
-    feature_params={"n_mels": 16},
-    model_params=TINY_CNN,
-    epochs=2,
-    batch_size=8,
-)
+TINY = dataclasses.replace(TINY_CONFIG, epochs=2)
 
 
 @pytest.fixture(scope="module")
