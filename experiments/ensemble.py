@@ -1,6 +1,6 @@
-"""Learned-weight ensemble of per-feature CNNs, tuned on out-of-fold predictions only.
+"""Learned-weight ensemble of per-feature models, tuned on out-of-fold predictions only.
 
-    python -m experiments.ensemble --data /path/to/nemo --out runs/ensemble   # ~1 h, 2 CPU cores
+    python -m experiments.ensemble --data /path/to/nemo --out runs/ensemble   # <1 h, 2 CPU cores
     python -m experiments.ensemble --members stack,mel,hpss:cnn3              # pick the members
     python -m experiments.ensemble --comparison runs/features --top-k 3       # best 3 features of
                                                                               # evaluated runs
@@ -61,20 +61,19 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kser.paths import atomic_write_json
-from kser.training import ExperimentConfig
+from kser.training import ExperimentConfig, default_model
 
-# Members are "feature" (the member architecture, `--model`) or "feature:model".
-# kser's best single model (the 1-D CNN on the default stack), a linear model on
-# utterance statistics of the same stack, whose mistakes differ from a CNN's,
-# and the 1-D CNN on the constant-Q spectrum (finer low-frequency, i.e. pitch,
-# resolution). On leave-one-speaker-out predictions these three averaged 0.47
-# UAR against 0.44 for the stack's CNN alone; CNNs on mfcc or hpss added nothing.
-DEFAULT_MEMBERS = ("stack", "stack:utterance_stats", "cqt")
+# Members are "feature" (with its usual model, or `--model`) or "feature:model".
+# kser's best single model (a linear classifier on utterance functionals), the
+# 1-D CNN over the frames of the default stack, whose mistakes differ from a
+# linear model's, and the 1-D CNN on the constant-Q spectrum (finer
+# low-frequency, i.e. pitch, resolution). CNNs on mfcc or hpss added nothing.
+DEFAULT_MEMBERS = ("functionals", "stack", "cqt")
 N_FOLDS = 5
 MAX_TRIALS = 30
-# Each member is `kser train`'s default recipe (a 1-D CNN, 1-2 minutes per
-# training on 2 CPU cores) on its own feature. Under the default loso protocol
-# that is 3 members x 7 folds = 21 trainings, about an hour with tuning.
+# Each member is `kser train`'s recipe for its feature (the linear model: seconds
+# per training; a 1-D CNN: 1-2 minutes on 2 CPU cores). Under the default loso
+# protocol that is 3 members x 7 folds = 21 trainings, under an hour with tuning.
 MEMBER_CONFIG = ExperimentConfig(protocol="loso")
 SMOKE_FEATURES = ("mel", "mfcc")
 SMOKE_FEATURE_PARAMS = {"mel": {"n_mels": 16}, "mfcc": {"n_mels": 16, "n_mfcc": 8}}
@@ -385,8 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--comparison", nargs="+", metavar="RUN_DIR", help="rank features by these")
     parser.add_argument("--top-k", type=int, default=3, help="members taken from --comparison")
-    parser.add_argument("--model", help=f"member architecture (default {MEMBER_CONFIG.model})")
-    parser.add_argument("--epochs", type=int, help=f"default {MEMBER_CONFIG.epochs}")
+    parser.add_argument(
+        "--model", help="architecture of members named without one (default: the feature's usual)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, help="default: the member model's usual (40 linear, else 20)"
+    )
     parser.add_argument("--folds", type=int, default=N_FOLDS, help="member folds per split")
     parser.add_argument("--max-trials", type=int, default=MAX_TRIALS, help="KerasTuner trials")
     parser.add_argument("--seed", type=int, default=MEMBER_CONFIG.seed)
@@ -446,14 +449,7 @@ def configure(args):
     from kser.ensemble.members import Member
 
     base = SMOKE_CONFIG if args.smoke else MEMBER_CONFIG
-    base = dataclasses.replace(
-        base,
-        protocol=args.protocol,
-        seed=args.seed,
-        model=args.model or base.model,
-        model_params=base.model_params if not args.model else {},
-        epochs=args.epochs or base.epochs,
-    )
+    base = dataclasses.replace(base, protocol=args.protocol, seed=args.seed)
     if args.smoke and not args.members:
         chosen = list(SMOKE_FEATURES)
     else:
@@ -462,11 +458,17 @@ def configure(args):
     members = []
     for spec in chosen:
         feature, _, model = spec.partition(":")
+        # "feature:model", else --model, else the feature's usual architecture.
+        model = model or args.model or (base.model if args.smoke else default_model(feature))
         config = dataclasses.replace(
-            base, feature=feature, feature_params=feature_params.get(feature, {})
+            base,
+            feature=feature,
+            feature_params=feature_params.get(feature, {}),
+            model=model,
+            model_params=base.model_params if model == base.model else {},
+            # None: the model's usual number (`kser.training.run.MODEL_EPOCHS`).
+            epochs=args.epochs or (base.epochs if args.smoke else None),
         )
-        if model and model != base.model:
-            config = dataclasses.replace(config, model=model, model_params={})
         members.append(Member(config))
     settings = {
         "n_folds": SMOKE_FOLDS if args.smoke else args.folds,

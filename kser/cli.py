@@ -59,12 +59,18 @@ def _run_cache(args):
 def _add_train_arguments(parser):
     # Options left out keep `kser.training.ExperimentConfig`'s defaults.
     parser.add_argument("--data", help="corpus: nEMO directory, CSV file, or Hugging Face dataset")
-    parser.add_argument("--model", help="architecture: audio_resnet, vgg16, cnn3, conv1d, ...")
-    parser.add_argument("--feature", help="representation: mel, stft, mfcc, ...")
+    parser.add_argument(
+        "--model",
+        help="architecture: linear, conv1d, audio_resnet, vgg16, cnn3, ... "
+        "(default: linear for functionals, else conv1d)",
+    )
+    parser.add_argument(
+        "--feature", help="model input: functionals (default), stack, mel, stft, mfcc, ..."
+    )
     parser.add_argument(
         "--protocol", help="seed|speaker|loso|kfold (default: speaker; for cv: loso)"
     )
-    parser.add_argument("--epochs", type=int, help="most epochs")
+    parser.add_argument("--epochs", type=int, help="most epochs (default: 40 for linear, else 20)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--weight-decay", type=float)

@@ -19,9 +19,12 @@ Families of features and their default chains:
   rotation of its coordinate pairs by the same transposition);
 - energy (zcr, rms): amplitude_modulation;
 - waveform (raw audio, before any feature): gain, noise, pitch_shift,
-  time_stretch, reverb.
+  time_stretch, reverb;
+- utterance ("functionals", statistics of a whole clip): none by default, since
+  masking or shifting frames means nothing once they are summarised; "noise"
+  may be named.
 
-Every feature family also accepts the frame-axis ops (time_shift, time_stretch,
+Every frame-level feature family also accepts the frame-axis ops (time_shift, time_stretch,
 time_mask, noise) by name, e.g. `build_augmentation("chroma", "pitch_shift,time_mask")`.
 
 Randomness. Augmentation runs in tf.data, which executes TensorFlow ops
@@ -74,6 +77,7 @@ FEATURE_FAMILIES = {
     "zcr": "energy",
     "rms": "energy",
     "waveform": "waveform",
+    "functionals": "utterance",
 }
 
 DEFAULT_CHAINS = {
@@ -82,6 +86,7 @@ DEFAULT_CHAINS = {
     "harmonic": ("pitch_shift",),
     "energy": ("amplitude_modulation",),
     "waveform": ("gain", "noise", "pitch_shift", "time_stretch", "reverb"),
+    "utterance": (),
 }
 
 _FRAME_OPS = {
@@ -175,7 +180,7 @@ def build_augmentation(
     seed: int = 0,
     params: Mapping[str, Mapping] | None = None,
 ) -> Augmentation | None:
-    """The augmentation chain for one feature, or None for spec "none".
+    """The augmentation chain for one feature; None for "none" or an empty "default".
 
     Args:
         feature_name: a kser feature name, or "waveform" (then sample rate 16 kHz;
@@ -235,6 +240,8 @@ def _available_ops(feature_name: str) -> dict[str, Callable]:
         )
     if family == "waveform":
         return dict(_WAVEFORM_OPS)
+    if family == "utterance":
+        return {"noise": add_noise}
     if family == "harmonic":
         return {"pitch_shift": _PITCH_SHIFTS[feature_name], **_FRAME_OPS}
     return {**_FAMILY_OPS[family], **_FRAME_OPS}
@@ -242,7 +249,7 @@ def _available_ops(feature_name: str) -> dict[str, Callable]:
 
 def _build(feature_name, spec, seed, params, available, fixed_params) -> Augmentation | None:
     names = _parse_spec(spec, feature_name, available)
-    if names is None:
+    if not names:
         return None
     params = dict(params or {})
     unused = sorted(set(params) - set(names))

@@ -1,7 +1,8 @@
 """One registry of the 13 representations: `get(name, **params)` and `names()`.
 
-`get` also builds two model inputs that are not representations of their own:
-"waveform" (the raw samples) and "stack" (representations stacked bin-wise).
+`get` also builds three model inputs that are not representations of their own:
+"waveform" (the raw samples), "stack" (representations stacked bin-wise) and
+"functionals" (per-bin statistics of a representation over the clip).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from kser.features.base import FeatureExtractor
 from kser.features.constant_q import Chroma, ConstantQSpectrogram, Tonnetz
 from kser.features.contrast import SpectralContrast
 from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
+from kser.features.functionals import UtteranceFunctionals
 from kser.features.hpss import HarmonicPercussive
 from kser.features.rhythm import DeltaTempogram, Tempogram
 from kser.features.spectral import DeltaMfcc, LinearSpectrogram, MelSpectrogram, Mfcc
@@ -38,7 +40,7 @@ _EXTRACTORS: dict[str, type[FeatureExtractor]] = {
 }
 # Built by `get` but left out of `names()`, which lists the representations only.
 _INPUTS: dict[str, type[FeatureExtractor]] = {
-    extractor.name: extractor for extractor in (Waveform, StackedFeatures)
+    extractor.name: extractor for extractor in (Waveform, StackedFeatures, UtteranceFunctionals)
 }
 
 

@@ -15,8 +15,8 @@ named layers, so the feature pipeline's arrays go in as they are:
 - `conv1d`: `(n_samples,)` waveforms or `(n_bins, n_frames)` feature
   sequences (bins become channels, frames become steps).
 - `parallel_conv_bilstm`: `(n_features, n_frames)` frame-level descriptors.
-- `utterance_stats`: `(n_bins, n_frames)`, fixed frames: statistics over the
-  clip and a linear classifier (an ensemble member unlike the CNNs).
+- `linear`: any fixed shape, flattened: logistic regression, e.g. on utterance
+  functionals `(n_values, 1)` (an ensemble member unlike the CNNs).
 
 Defaults are sized to train on a 2-core CPU; the full-size study models are
 an argument away: `AudioResNet(..., width=1.0)`,
@@ -29,8 +29,8 @@ from kser.errors import KserModelError
 from kser.models.audio_resnet import AudioResNet
 from kser.models.cnn3 import CNN3
 from kser.models.conv1d_net import Conv1DNet
+from kser.models.linear import LinearClassifier
 from kser.models.parallel_conv_bilstm import ParallelConvBiLSTM
-from kser.models.utterance_stats import UtteranceStatsNet
 from kser.models.vgg16 import VGG16
 from kser.models.weighted_ensemble import WeightedEnsemble, WeightedLogits
 
@@ -40,7 +40,7 @@ MODELS = {
     "cnn3": CNN3,
     "conv1d": Conv1DNet,
     "parallel_conv_bilstm": ParallelConvBiLSTM,
-    "utterance_stats": UtteranceStatsNet,
+    "linear": LinearClassifier,
 }
 
 
@@ -66,8 +66,8 @@ __all__ = [
     "VGG16",
     "AudioResNet",
     "Conv1DNet",
+    "LinearClassifier",
     "ParallelConvBiLSTM",
-    "UtteranceStatsNet",
     "WeightedEnsemble",
     "WeightedLogits",
     "build_model",

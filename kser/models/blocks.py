@@ -70,8 +70,13 @@ def dense_relu(x, units, name):
     )
 
 
-def logits_head(x, num_classes, dropout, name="head"):
+def logits_head(x, num_classes, dropout, name="head", regularizer=None):
     """Dropout, then a dense layer named "logits" (no softmax: see `kser.models`)."""
     if dropout > 0:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    return layers.Dense(num_classes, kernel_initializer=DENSE_INITIALIZER, name="logits")(x)
+    return layers.Dense(
+        num_classes,
+        kernel_initializer=DENSE_INITIALIZER,
+        kernel_regularizer=regularizer,
+        name="logits",
+    )(x)

@@ -8,7 +8,13 @@ bundle.predict_files(["clip.wav"])
 
 from kser.training.bundle import Bundle, FilePrediction, load_bundle, save_bundle
 from kser.training.cross_validation import CrossValidationOutcome, run_cross_validation
-from kser.training.run import ExperimentConfig, ExperimentOutcome, default_run_dir, run_experiment
+from kser.training.run import (
+    ExperimentConfig,
+    ExperimentOutcome,
+    default_model,
+    default_run_dir,
+    run_experiment,
+)
 from kser.training.tracking import Tracker
 from kser.training.trainer import TrainingResult, seed_everything, train
 
@@ -20,6 +26,7 @@ __all__ = [
     "FilePrediction",
     "Tracker",
     "TrainingResult",
+    "default_model",
     "default_run_dir",
     "load_bundle",
     "run_cross_validation",

@@ -30,6 +30,21 @@ from kser.paths import atomic_write_json
 from kser.training.bundle import Bundle, save_bundle
 from kser.training.trainer import seed_everything, train
 
+# The architecture a feature gets when none is named: functionals are one vector
+# per clip, a linear classifier's input; frame sequences go to the 1-D CNN.
+FEATURE_MODELS = {"functionals": "linear"}
+SEQUENCE_MODEL = "conv1d"
+# Epochs when none are named. The linear model still improves after 20 epochs
+# at the shared learning rate (leave-one-speaker-out UAR 0.472 at 20, 0.485 at
+# 40 and 60); the CNNs are early-stopped well before 20.
+MODEL_EPOCHS = {"linear": 40}
+DEFAULT_EPOCHS = 20
+
+
+def default_model(feature: str) -> str:
+    """The model `ExperimentConfig` (and `kser train` without `--model`) gives `feature`."""
+    return FEATURE_MODELS.get(feature, SEQUENCE_MODEL)
+
 
 @dataclass
 class ExperimentConfig:
@@ -45,24 +60,26 @@ class ExperimentConfig:
     `folds`: names of the splits to run (e.g. ["loso-SB0"]); None runs all.
 
     The defaults are the best single configuration measured on unseen nEMO
-    speakers: a 1-D CNN over frames of seven stacked representations
-    (`kser.features.stacked.DEFAULT_FEATURES`), each z-scored per speaker,
-    with SpecAugment-style augmentation. It beat the same CNN on mel alone
-    (0.44 vs 0.36 leave-one-speaker-out UAR); 2-D CNNs of the same budget
-    stayed near chance.
+    speakers (leave-one-speaker-out UAR): utterance functionals of seven
+    stacked representations (`kser.features.functionals`), z-scored per
+    speaker, and a linear classifier: 0.47, against 0.44 for a 1-D CNN over the
+    frames of the same stack and 0.36 for that CNN on log-mel alone; 2-D CNNs
+    of the same budget stayed near chance. `model=None` picks the feature's
+    usual architecture (`default_model`), `epochs=None` the model's usual
+    number (`MODEL_EPOCHS`).
     """
 
     protocol: str = "speaker"
     seed: int = 42
-    feature: str = "stack"
+    feature: str = "functionals"
     feature_params: dict = field(default_factory=dict)
     clip_seconds: float = CLIP_SECONDS
     normalization: str = "speaker+global"
     augment: str = "default"
     waveform_augment: str = "none"
-    model: str = "conv1d"
+    model: str | None = None
     model_params: dict = field(default_factory=dict)
-    epochs: int = 20
+    epochs: int | None = None
     batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -70,6 +87,12 @@ class ExperimentConfig:
     patience: int = 10
     class_weights: bool = False
     folds: list[str] | None = None
+
+    def __post_init__(self):
+        if self.model is None:
+            self.model = default_model(self.feature)
+        if self.epochs is None:
+            self.epochs = MODEL_EPOCHS.get(self.model, DEFAULT_EPOCHS)
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"

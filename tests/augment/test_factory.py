@@ -47,7 +47,10 @@ def test_every_registered_feature_has_a_family():
     assert set(kser.features.names()) <= set(FEATURE_FAMILIES)
 
 
-@pytest.mark.parametrize("feature_name", sorted(FEATURE_FAMILIES))
+FRAME_LEVEL_FEATURES = sorted(name for name in FEATURE_FAMILIES if name != "functionals")
+
+
+@pytest.mark.parametrize("feature_name", FRAME_LEVEL_FEATURES)
 def test_default_chain_keeps_shape_and_labels_and_changes_features(feature_name):
     augmentation = build_augmentation(feature_name, seed=1, params=always(feature_name))
     assert augmentation.names == DEFAULT_CHAINS[FEATURE_FAMILIES[feature_name]]
@@ -72,6 +75,15 @@ def test_spec_none_builds_nothing_and_explicit_names_keep_their_order():
     )
     assert "pitch_shift" in augmentation_names("chroma")
     assert "frequency_mask" not in augmentation_names("zcr")
+
+
+def test_utterance_functionals_get_no_default_chain_and_only_noise_by_name():
+    # Frames are already summarised: masking or shifting them means nothing.
+    assert build_augmentation("functionals", "default") is None
+    assert augmentation_names("functionals") == ("noise",)
+    assert build_augmentation("functionals", "noise").names == ("noise",)
+    with pytest.raises(KserFeatureError, match="time_mask"):
+        build_augmentation("functionals", "time_mask")
 
 
 @pytest.mark.parametrize(

@@ -134,12 +134,14 @@ def test_loso_is_cross_fitted_the_test_speaker_is_never_seen(tmp_path):
 
 
 def test_members_may_pair_a_feature_with_another_model():
-    args = experiment.build_parser().parse_args(["--members", "mel,mel:utterance_stats,cqt"])
+    args = experiment.build_parser().parse_args(["--members", "functionals,mel,mel:cnn3"])
     members, _ = experiment.configure(args)
+    # Without a model, a feature gets its usual architecture.
     assert [member.name for member in members] == [
+        "functionals_linear",
         "mel_conv1d",
-        "mel_utterance_stats",
-        "cqt_conv1d",
+        "mel_cnn3",
     ]
-    assert [member.feature for member in members] == ["mel", "mel", "cqt"]
-    assert members[1].config.model_params == {}
+    assert [member.feature for member in members] == ["functionals", "mel", "mel"]
+    assert all(member.config.model_params == {} for member in members)
+    assert [member.config.epochs for member in members] == [40, 20, 20]

@@ -1,4 +1,4 @@
-"""The two inputs that are not representations: the raw waveform and stacked representations."""
+"""The inputs that are not representations: raw waveform, stacked representations, functionals."""
 
 from __future__ import annotations
 
@@ -67,4 +67,48 @@ def test_stack_rejects_bad_lists(names):
 
 def test_names_still_lists_the_13_representations_only():
     assert len(features.names()) == 13
-    assert not {"waveform", "stack"} & set(features.names())
+    assert not {"waveform", "stack", "functionals"} & set(features.names())
+
+
+def test_functionals_are_numpy_s_per_bin_statistics_of_the_frames(waves):
+    from scipy.stats import skew
+
+    extractor = features.get("functionals", features=["mel", "rms"])
+    frames = features.get("stack", features=["mel", "rms"])(waves).numpy()
+    change = np.diff(frames, axis=2)
+    expected = np.concatenate(
+        [
+            frames.mean(axis=2),
+            frames.std(axis=2),
+            *(np.percentile(frames, q, axis=2) for q in (10, 25, 50, 75, 90)),
+            skew(frames, axis=2),
+            change.std(axis=2),
+            np.abs(change).mean(axis=2),
+            np.diff(change, axis=2).std(axis=2),
+        ],
+        axis=1,
+    )
+    output = extractor(waves).numpy()
+    # One column per clip: the pipeline sees 1 frame, so "speaker" normalization
+    # z-scores each functional over the speaker's clips.
+    assert output.shape == (2, extractor.n_bins, 1) and extractor.n_frames(4000) == 1
+    assert extractor.n_bins == 11 * frames.shape[1]
+    np.testing.assert_allclose(output[..., 0], expected, rtol=1e-4, atol=1e-4)
+    assert features.get(extractor.name, **extractor.params).params == extractor.params
+
+
+def test_functionals_of_one_representation_keep_the_chosen_statistics_in_order(waves):
+    extractor = features.get("functionals", features="rms", statistics=["std", "mean"])
+    rms = features.get("rms")(waves).numpy()[:, 0]
+    np.testing.assert_allclose(
+        extractor(waves).numpy()[..., 0], np.stack([rms.std(1), rms.mean(1)], 1), rtol=1e-5
+    )
+    # A constant bin has no skewness (not NaN).
+    silent = features.get("functionals", features="rms", statistics="skewness")
+    assert silent(np.zeros((1, 4000), np.float32)).numpy().item() == 0.0
+
+
+@pytest.mark.parametrize("statistics", [[], ["mean", "mean"], ["mean", "kurtosis"]])
+def test_functionals_reject_bad_statistics(statistics):
+    with pytest.raises(KserFeatureError, match="statistics"):
+        features.get("functionals", statistics=statistics)

@@ -28,7 +28,7 @@ TINY_CASES = (
         (2, 48),
         {"conv_filters": (8, 16), "lstm_units": 8, "dense_units": (16,)},
     ),
-    ("utterance_stats", "utterance_stats", (32, 48), {}),
+    ("linear_functionals", "linear", (40, 1), {}),
 )
 CASE_IDS = [case[0] for case in TINY_CASES]
 

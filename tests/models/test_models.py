@@ -10,12 +10,18 @@ from kser.models import (
     VGG16,
     AudioResNet,
     Conv1DNet,
+    LinearClassifier,
     ParallelConvBiLSTM,
-    UtteranceStatsNet,
     build_model,
     model_names,
 )
-from tests.models.model_checks import CASE_IDS, TINY_CASES, build_tiny_model, run_model_checks
+from tests.models.model_checks import (
+    CASE_IDS,
+    TINY_CASES,
+    build_tiny_model,
+    predict,
+    run_model_checks,
+)
 
 
 @pytest.mark.parametrize("case", TINY_CASES, ids=CASE_IDS)
@@ -43,7 +49,7 @@ def test_registry_builds_every_named_model_with_its_class():
         "cnn3": CNN3,
         "conv1d": Conv1DNet,
         "parallel_conv_bilstm": ParallelConvBiLSTM,
-        "utterance_stats": UtteranceStatsNet,
+        "linear": LinearClassifier,
     }
     assert set(model_names()) == set(expected)
     for name, shape, kwargs in [
@@ -52,7 +58,7 @@ def test_registry_builds_every_named_model_with_its_class():
         ("cnn3", (16, 24), {"width": 0.125}),
         ("conv1d", (400,), {}),
         ("parallel_conv_bilstm", (2, 24), {"lstm_units": 4}),
-        ("utterance_stats", (16, 24), {}),
+        ("linear", (40, 1), {}),
     ]:
         model = build_model(name, shape, num_classes=4, **kwargs)
         assert type(model) is expected[name]
@@ -125,26 +131,22 @@ def test_full_width_vgg16_has_the_study_filter_counts():
     assert all(c.kernel_size == (3, 3) for c in convs)
 
 
-def test_utterance_statistics_are_the_per_bin_functionals_of_the_clip():
-    from kser.models.utterance_stats import UtteranceStatistics
-
-    rng = np.random.default_rng(0)
-    frames = rng.standard_normal((2, 11, 3)).astype("float32")  # (batch, frames, bins)
-    statistics = keras.ops.convert_to_numpy(UtteranceStatistics()(frames))
-    ordered = np.sort(frames, axis=1)
-    expected = np.concatenate(
-        [
-            frames.mean(axis=1),
-            frames.std(axis=1),
-            ordered[:, 1],  # 10th percentile of 11 frames
-            ordered[:, 9],  # 90th
-            np.diff(frames, axis=1).std(axis=1),
-        ],
-        axis=1,
-    )
-    np.testing.assert_allclose(statistics, expected, rtol=1e-5, atol=1e-6)
+def test_linear_classifier_is_logistic_regression_with_its_l2_penalty():
+    model = build_model("linear", (5, 1), num_classes=3, l2=0.5)
+    x = np.random.default_rng(0).standard_normal((4, 5, 1)).astype("float32")
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in model.get_layer("logits").weights)
+    np.testing.assert_allclose(predict(model, x), x[..., 0] @ kernel + bias, rtol=1e-5)
+    penalty = keras.ops.convert_to_numpy(model.losses[0])
+    np.testing.assert_allclose(penalty, 0.5 * np.sum(kernel**2), rtol=1e-5)
 
 
-def test_utterance_stats_needs_a_fixed_number_of_frames():
-    with pytest.raises(KserModelError, match="n_frames"):
-        build_model("utterance_stats", (32, None))
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_shape": (32, None)}, "fixed positive sizes"),
+        ({"input_shape": (32, 1), "l2": -1.0}, "l2"),
+    ],
+)
+def test_linear_classifier_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(KserModelError, match=message):
+        LinearClassifier(**kwargs)

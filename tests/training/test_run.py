@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
-from kser.training import Tracker, load_bundle, run_experiment
+from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
 from tests.conftest import make_nemo_directory
 from tests.training.conftest import TINY_CONFIG
 
@@ -95,3 +95,27 @@ def test_an_unknown_fold_is_named(tiny_corpus, tmp_path):
     config = dataclasses.replace(TINY, protocol="loso", folds=["loso-XX"])
     with pytest.raises(ValueError, match="loso-XX"):
         run_experiment(tiny_corpus, config, tmp_path, verbose=0)
+
+
+def test_by_default_a_linear_classifier_learns_from_utterance_functionals(tiny_corpus, tmp_path):
+    default = ExperimentConfig()
+    assert (default.feature, default.model, default.epochs) == ("functionals", "linear", 40)
+    # Frame sequences get the 1-D CNN and its own epochs.
+    assert (ExperimentConfig(feature="mel").model, ExperimentConfig(feature="mel").epochs) == (
+        "conv1d",
+        20,
+    )
+    # Each synthetic emotion has its own pitch: mel-band means tell them apart.
+    config = ExperimentConfig(
+        feature_params={"features": ["mel", "rms"]},
+        clip_seconds=0.5,
+        epochs=30,
+        patience=30,
+        batch_size=8,
+        learning_rate=1e-2,
+    )
+    outcome = run_experiment(tiny_corpus, config, tmp_path, verbose=0)
+    assert outcome.evaluation.uar >= 0.8
+    bundle = load_bundle(tmp_path)
+    assert bundle.extractor.name == "functionals"
+    assert tuple(bundle.model.input_shape) == (None, bundle.extractor.n_bins, 1)
