@@ -9,10 +9,15 @@ functional is unchanged by any per-speaker gain or offset of its bin (mean,
 percentiles and spreads all move with it), so no frame-level normalization is
 needed first.
 
+The statistics are taken twice: over all frames (pauses and the zero padding
+of short clips included, which says how much of the clip is speech) and over
+the active frames only (RMS energy at least `active_threshold` times the
+clip's loudest frame), which describe the voice itself.
+
 On nEMO, leave-one-speaker-out with logistic regression on the default stack:
-mean/std/p10/p90/delta-std per bin 0.445 UAR with per-speaker normalization of
-the functionals (0.333 with global normalization only); adding the median,
-quartiles, skewness, mean absolute delta and delta-delta spread 0.482.
+mean/std/p10/p90/delta-std of all frames 0.445 UAR with per-speaker
+normalization of the functionals (0.333 with global normalization only); all
+eleven statistics 0.495; adding those of the active frames 0.521.
 """
 
 from __future__ import annotations
@@ -26,45 +31,80 @@ from kser.features.stacked import DEFAULT_FEATURES
 
 # Moments below this variance count as constant (a silent or flat bin): skewness 0.
 VARIANCE_FLOOR = 1e-12
+DEFAULT_ACTIVE_THRESHOLD = 0.1
 
 
-def _percentile(q):
-    """numpy's default ("linear") percentile of the last axis of a sorted tensor."""
+class Frames:
+    """`(batch, n_bins, n_frames)` values with a `(batch, 1, n_frames)` 0/1 mask of
+    the frames that count, and the weighted moments every statistic needs."""
 
-    def statistic(frames, ordered, change):
-        position = q / 100.0 * (frames.shape[-1] - 1)
-        low = int(position)
-        high = min(low + 1, frames.shape[-1] - 1)
-        weight = position - low
-        return ordered[..., low] + weight * (ordered[..., high] - ordered[..., low])
+    def __init__(self, values, mask):
+        self.values = values
+        self.mask = mask
+        self.count = tf.maximum(tf.reduce_sum(mask, axis=-1), 1.0)
 
-    return statistic
+    def mean(self, values=None):
+        """Mean over the frames that count of `values` (default: the frames' own)."""
+        values = self.values if values is None else values
+        return tf.reduce_sum(values * self.mask, axis=-1) / self.count
+
+    def centred(self):
+        return self.values - self.mean()[..., tf.newaxis]
+
+    def variance(self):
+        return self.mean(tf.square(self.centred()))
+
+    def change(self, order):
+        """Frame-to-frame differences of `order` (1 or 2), with the mask of the
+        differences whose frames all count."""
+        values, mask = self.values, self.mask
+        for _ in range(order):
+            values = values[..., 1:] - values[..., :-1]
+            mask = mask[..., 1:] * mask[..., :-1]
+        return Frames(values, mask)
+
+    def percentile(self, q):
+        """numpy's default ("linear") percentile over the frames that count."""
+        ordered = tf.sort(tf.where(self.mask > 0, self.values, self.values.dtype.max), axis=-1)
+        position = q / 100.0 * (self.count - 1.0)  # (batch, 1)
+        low = tf.floor(position)
+        weight = (position - low)[..., tf.newaxis]
+        low = tf.cast(low, tf.int32)[..., tf.newaxis]
+        high = tf.minimum(low + 1, tf.cast(self.count, tf.int32)[..., tf.newaxis] - 1)
+        bins = tf.shape(ordered)[1]
+        lower = tf.gather(ordered, tf.repeat(low, bins, axis=1), axis=-1, batch_dims=2)[..., 0]
+        upper = tf.gather(ordered, tf.repeat(high, bins, axis=1), axis=-1, batch_dims=2)[..., 0]
+        return lower + weight[..., 0] * (upper - lower)
 
 
-def _skewness(frames, ordered, change):
-    centred = frames - tf.reduce_mean(frames, axis=-1, keepdims=True)
-    variance = tf.reduce_mean(tf.square(centred), axis=-1)
-    third = tf.reduce_mean(centred**3, axis=-1)
+def _skewness(frames):
+    variance = frames.variance()
+    third = frames.mean(frames.centred() ** 3)
     flat = variance < VARIANCE_FLOOR
     return tf.where(flat, 0.0, third / tf.maximum(variance, VARIANCE_FLOOR) ** 1.5)
 
 
-# Each maps (frames, frames sorted over time, frame-to-frame change), all
-# `(batch, n_bins, ...)`, to `(batch, n_bins)`.
+def _std(frames):
+    return tf.sqrt(frames.variance())
+
+
+def _abs_mean(frames):
+    return frames.mean(tf.abs(frames.values))
+
+
+# Each maps `Frames` to `(batch, n_bins)`.
 STATISTICS = {
-    "mean": lambda frames, ordered, change: tf.reduce_mean(frames, axis=-1),
-    "std": lambda frames, ordered, change: tf.math.reduce_std(frames, axis=-1),
-    "p10": _percentile(10),
-    "p25": _percentile(25),
-    "median": _percentile(50),
-    "p75": _percentile(75),
-    "p90": _percentile(90),
+    "mean": lambda frames: frames.mean(),
+    "std": _std,
+    "p10": lambda frames: frames.percentile(10),
+    "p25": lambda frames: frames.percentile(25),
+    "median": lambda frames: frames.percentile(50),
+    "p75": lambda frames: frames.percentile(75),
+    "p90": lambda frames: frames.percentile(90),
     "skewness": _skewness,
-    "delta_std": lambda frames, ordered, change: tf.math.reduce_std(change, axis=-1),
-    "delta_abs_mean": lambda frames, ordered, change: tf.reduce_mean(tf.abs(change), axis=-1),
-    "delta2_std": lambda frames, ordered, change: tf.math.reduce_std(
-        change[..., 1:] - change[..., :-1], axis=-1
-    ),
+    "delta_std": lambda frames: _std(frames.change(1)),
+    "delta_abs_mean": lambda frames: _abs_mean(frames.change(1)),
+    "delta2_std": lambda frames: _std(frames.change(2)),
 }
 DEFAULT_STATISTICS = tuple(STATISTICS)
 
@@ -72,18 +112,23 @@ DEFAULT_STATISTICS = tuple(STATISTICS)
 class UtteranceFunctionals(FeatureExtractor):
     """Per-bin statistics over time of a frame representation, as one column.
 
-        kser.features.get("functionals")  # the default stack, all statistics
-        kser.features.get("functionals", features=["mel", "rms"], statistics=["mean", "std"])
+        kser.features.get("functionals")  # the default stack, all statistics, twice
+        kser.features.get("functionals", features=["mel", "rms"], statistics=["mean", "std"],
+                          active_threshold=None)  # over all frames only
 
     Args:
         features: the representations whose bins are summarised: one name or,
             for several stacked bin-wise, a list (default `DEFAULT_FEATURES`,
             the default stack).
         statistics: names from `STATISTICS`, in output order (default: all).
+        active_threshold: also take the statistics over the frames whose RMS
+            energy is at least this fraction of the clip's loudest frame, and
+            append the fraction of such frames; `None` for all frames only.
         sample_rate, hop_length: the frame grid of the representation.
 
-    Output: `(batch, len(statistics) * n_bins, 1)`, statistic-major: the first
-    `n_bins` rows are every bin's first statistic. Normalize with
+    Output: `(batch, n_values, 1)`, statistic-major: the first `n_bins` rows
+    are every bin's first statistic over all frames, then the next statistic;
+    then the same over active frames and the active fraction. Normalize with
     `"speaker+global"` (see the module docstring).
     """
 
@@ -94,6 +139,7 @@ class UtteranceFunctionals(FeatureExtractor):
         *,
         features=DEFAULT_FEATURES,
         statistics=DEFAULT_STATISTICS,
+        active_threshold=DEFAULT_ACTIVE_THRESHOLD,
         sample_rate=SAMPLE_RATE,
         hop_length=HOP_LENGTH,
     ):
@@ -106,32 +152,53 @@ class UtteranceFunctionals(FeatureExtractor):
                 f"statistics must list different names among {tuple(STATISTICS)}. "
                 f"Received: statistics={statistics!r}"
             )
+        if active_threshold is not None and (
+            isinstance(active_threshold, bool)
+            or not isinstance(active_threshold, (int, float))
+            or not 0 < active_threshold < 1
+        ):
+            raise KserFeatureError(
+                "active_threshold must be a fraction in (0, 1) or None. "
+                f"Received: active_threshold={active_threshold!r}"
+            )
+        grid = {"sample_rate": sample_rate, "hop_length": hop_length}
         if isinstance(features, str):
-            frames = get(features, sample_rate=sample_rate, hop_length=hop_length)
+            self.frames = get(features, **grid)
             features = [features]
         else:
             features = list(features)
-            frames = get("stack", features=features, sample_rate=sample_rate, hop_length=hop_length)
-        self.frames = frames
+            self.frames = get("stack", features=features, **grid)
+        self.energy = get("rms", **grid)
         self.statistics = statistics
+        self.active_threshold = active_threshold
+        passes = 1 if active_threshold is None else 2
         super().__init__(
-            len(statistics) * frames.n_bins,
-            sample_rate=sample_rate,
-            hop_length=hop_length,
+            passes * len(statistics) * self.frames.n_bins + passes - 1,
             features=features,
             statistics=statistics,
+            active_threshold=active_threshold,
+            **grid,
         )
 
     def n_frames(self, n_samples: int) -> int:
         return 1
 
     def compute(self, waves):
-        frames = self.frames(waves)
-        if frames.shape[-1] is not None and frames.shape[-1] < 3:
+        values = self.frames(waves)
+        if values.shape[-1] is not None and values.shape[-1] < 3:
             raise KserFeatureError(
-                f"functionals need clips of 3 or more frames. Received: {frames.shape[-1]} frames"
+                f"functionals need clips of 3 or more frames. Received: {values.shape[-1]} frames"
             )
-        ordered = tf.sort(frames, axis=-1)
-        change = frames[..., 1:] - frames[..., :-1]
-        values = [STATISTICS[name](frames, ordered, change) for name in self.statistics]
-        return tf.concat(values, axis=1)[..., tf.newaxis]
+        every_frame = tf.ones_like(values[:, :1, :])
+        columns = self._statistics(Frames(values, every_frame))
+        if self.active_threshold is not None:
+            energy = self.energy(waves)
+            # `>=`: a silent clip (loudest frame 0) keeps all its frames.
+            loudest = tf.reduce_max(energy, axis=-1, keepdims=True)
+            active = tf.cast(energy >= self.active_threshold * loudest, values.dtype)
+            columns += self._statistics(Frames(values, active))
+            columns.append(tf.reduce_mean(active, axis=-1))
+        return tf.concat(columns, axis=1)[..., tf.newaxis]
+
+    def _statistics(self, frames):
+        return [STATISTICS[name](frames) for name in self.statistics]

@@ -71,12 +71,23 @@ def test_names_still_lists_the_13_representations_only():
 
 
 def test_functionals_are_numpy_s_per_bin_statistics_of_the_frames(waves):
+    extractor = features.get("functionals", features=["mel", "rms"], active_threshold=None)
+    frames = features.get("stack", features=["mel", "rms"])(waves).numpy()
+    output = extractor(waves).numpy()
+    # One column per clip: the pipeline sees 1 frame, so "speaker" normalization
+    # z-scores each functional over the speaker's clips.
+    assert output.shape == (2, extractor.n_bins, 1) and extractor.n_frames(4000) == 1
+    assert extractor.n_bins == 11 * frames.shape[1]
+    np.testing.assert_allclose(output[..., 0], numpy_functionals(frames), rtol=1e-4, atol=1e-4)
+    assert features.get(extractor.name, **extractor.params).params == extractor.params
+
+
+def numpy_functionals(frames):
+    """The eleven statistics of `(batch, n_bins, n_frames)` frames, as numpy/scipy compute them."""
     from scipy.stats import skew
 
-    extractor = features.get("functionals", features=["mel", "rms"])
-    frames = features.get("stack", features=["mel", "rms"])(waves).numpy()
     change = np.diff(frames, axis=2)
-    expected = np.concatenate(
+    return np.concatenate(
         [
             frames.mean(axis=2),
             frames.std(axis=2),
@@ -88,27 +99,62 @@ def test_functionals_are_numpy_s_per_bin_statistics_of_the_frames(waves):
         ],
         axis=1,
     )
-    output = extractor(waves).numpy()
-    # One column per clip: the pipeline sees 1 frame, so "speaker" normalization
-    # z-scores each functional over the speaker's clips.
-    assert output.shape == (2, extractor.n_bins, 1) and extractor.n_frames(4000) == 1
-    assert extractor.n_bins == 11 * frames.shape[1]
-    np.testing.assert_allclose(output[..., 0], expected, rtol=1e-4, atol=1e-4)
-    assert features.get(extractor.name, **extractor.params).params == extractor.params
+
+
+def test_functionals_of_active_frames_leave_out_the_quiet_ones():
+    # A 0.5 s clip: loud tone, near silence, loud tone again (another pitch).
+    quiet = np.full(2400, 1e-4, np.float32)
+    wave = np.concatenate([tone(220.0, 0.2), quiet, tone(330.0, 0.15)])[None, :]
+    extractor = features.get("functionals", features=["mel", "rms"])
+    frames = features.get("stack", features=["mel", "rms"])(wave).numpy()
+    energy = features.get("rms")(wave).numpy()[0, 0]
+    active = energy >= 0.1 * energy.max()
+    assert 0.3 < active.mean() < 0.9  # the silence is left out, the tones kept
+    output = extractor(wave).numpy()[0, :, 0]
+    n_values = 11 * frames.shape[1]
+    assert extractor.n_bins == 2 * n_values + 1
+    np.testing.assert_allclose(
+        output[:n_values], numpy_functionals(frames)[0], rtol=1e-4, atol=1e-4
+    )
+    assert output[-1] == pytest.approx(active.mean())
+    # Over active frames: the mean of each bin over those frames only.
+    np.testing.assert_allclose(
+        output[n_values : n_values + frames.shape[1]],
+        frames[0][:, active].mean(axis=1),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    # The median of the active frames (none of them silent) is above the all-frame median.
+    rms_row = frames.shape[1] - 1
+    median = 4 * frames.shape[1] + rms_row
+    assert output[n_values + median] > output[median]
 
 
 def test_functionals_of_one_representation_keep_the_chosen_statistics_in_order(waves):
-    extractor = features.get("functionals", features="rms", statistics=["std", "mean"])
+    extractor = features.get(
+        "functionals", features="rms", statistics=["std", "mean"], active_threshold=None
+    )
     rms = features.get("rms")(waves).numpy()[:, 0]
     np.testing.assert_allclose(
         extractor(waves).numpy()[..., 0], np.stack([rms.std(1), rms.mean(1)], 1), rtol=1e-5
     )
     # A constant bin has no skewness (not NaN).
     silent = features.get("functionals", features="rms", statistics="skewness")
-    assert silent(np.zeros((1, 4000), np.float32)).numpy().item() == 0.0
+    np.testing.assert_array_equal(
+        silent(np.zeros((1, 4000), np.float32)).numpy()[0, :, 0], [0, 0, 1]
+    )
 
 
-@pytest.mark.parametrize("statistics", [[], ["mean", "mean"], ["mean", "kurtosis"]])
-def test_functionals_reject_bad_statistics(statistics):
-    with pytest.raises(KserFeatureError, match="statistics"):
-        features.get("functionals", statistics=statistics)
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"statistics": []}, "statistics"),
+        ({"statistics": ["mean", "mean"]}, "statistics"),
+        ({"statistics": ["mean", "kurtosis"]}, "statistics"),
+        ({"active_threshold": 1.5}, "active_threshold"),
+        ({"active_threshold": 0}, "active_threshold"),
+    ],
+)
+def test_functionals_reject_bad_parameters(params, message):
+    with pytest.raises(KserFeatureError, match=message):
+        features.get("functionals", **params)
