@@ -44,12 +44,23 @@ def train_member(corpus, member, split, directory, extractor, feature_set, verbo
     """`member` trained on `split.train`, selected on `split.val`, scored on `split.test`.
 
     Writes the run (report, checkpoints, `bundle/`) into `directory`; a
-    finished run there is loaded instead of trained again.
+    finished run there is loaded instead of trained again, if it was made from
+    the same feature parameters (else `KserBundleError`).
     """
     directory = Path(directory)
     if not split_is_complete(directory):
         run_split(corpus, member.config, split, directory, extractor, feature_set, None, verbose)
-    return load_bundle(directory / "bundle")
+        return load_bundle(directory / "bundle")
+    bundle = load_bundle(directory / "bundle")
+    # A finished run is reused only if it read the same feature values: a
+    # feature whose defaults changed since would otherwise mix old and new.
+    if (bundle.extractor.name, bundle.extractor.params) != (extractor.name, extractor.params):
+        raise KserBundleError(
+            f"{directory}: this {member.name} run was made from other feature parameters "
+            f"({bundle.extractor.name} {bundle.extractor.params}, now {extractor.name} "
+            f"{extractor.params}); delete it or pick another run directory"
+        )
+    return bundle
 
 
 def load_member(directory) -> Bundle:

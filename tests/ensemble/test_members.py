@@ -8,10 +8,11 @@ import pytest
 
 from kser import features
 from kser.data.labels import EMOTIONS
-from kser.ensemble.members import ensemble_bundle
+from kser.ensemble.members import Member, ensemble_bundle, train_member
 from kser.errors import KserBundleError
 from kser.features.normalization import Normalizer
-from kser.training import Bundle, load_bundle, save_bundle
+from kser.training import Bundle, ExperimentConfig, load_bundle, save_bundle
+from kser.training.cross_validation import METRICS_FILE
 from tests.conftest import tone
 
 CLIP_SECONDS = 1.0
@@ -87,3 +88,16 @@ def test_saving_refuses_extractors_that_do_not_match_the_model_inputs(tmp_path):
     del bundle.extractor["mfcc"]
     with pytest.raises(KserBundleError, match=r"inputs are \['mel', 'mfcc'\]"):
         save_bundle(bundle, tmp_path / "ensemble")
+
+
+def test_a_finished_member_run_is_reused_only_for_the_same_feature_values(tmp_path):
+    fold = tmp_path / "mel_conv1d" / "loso-F1"
+    saved = save_bundle(member_bundle("mel", 0), fold / "bundle")
+    (fold / METRICS_FILE).write_text("{}")
+    member = Member(ExperimentConfig(feature="mel", feature_params=EXTRACTORS["mel"]))
+    same = features.get("mel", **EXTRACTORS["mel"])
+    # Finished: loaded, not retrained (no corpus, split or features are needed).
+    reused = train_member(None, member, None, fold, same, None)
+    assert reused.extractor.params == load_bundle(saved).extractor.params
+    with pytest.raises(KserBundleError, match=r"loso-F1.*other feature parameters"):
+        train_member(None, member, None, fold, features.get("mel", n_mels=32), None)
