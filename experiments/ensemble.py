@@ -67,7 +67,9 @@ from kser.training import ExperimentConfig, default_model
 # kser's best single model (a linear classifier on utterance functionals), the
 # 1-D CNN over the frames of the default stack, whose mistakes differ from a
 # linear model's, and the 1-D CNN on the constant-Q spectrum (finer
-# low-frequency, i.e. pitch, resolution). CNNs on mfcc or hpss added nothing.
+# low-frequency, i.e. pitch, resolution). Measured on nEMO (7 speakers,
+# cross-fitted LOSO): ensemble UAR 0.528 against 0.504 for the linear model
+# alone; CNNs on mfcc or hpss added nothing.
 DEFAULT_MEMBERS = ("functionals", "stack", "cqt")
 N_FOLDS = 5
 MAX_TRIALS = 30
