@@ -22,6 +22,8 @@ eleven statistics 0.495; adding those of the active frames 0.521.
 
 from __future__ import annotations
 
+import functools
+
 import tensorflow as tf
 
 from kser.data.audio import SAMPLE_RATE
@@ -63,9 +65,14 @@ class Frames:
             mask = mask[..., 1:] * mask[..., :-1]
         return Frames(values, mask)
 
+    @functools.cached_property
+    def ordered(self):
+        """The values sorted over time, the frames that do not count last."""
+        return tf.sort(tf.where(self.mask > 0, self.values, self.values.dtype.max), axis=-1)
+
     def percentile(self, q):
         """numpy's default ("linear") percentile over the frames that count."""
-        ordered = tf.sort(tf.where(self.mask > 0, self.values, self.values.dtype.max), axis=-1)
+        ordered = self.ordered
         position = q / 100.0 * (self.count - 1.0)  # (batch, 1)
         low = tf.floor(position)
         weight = (position - low)[..., tf.newaxis]
