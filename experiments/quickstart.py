@@ -30,16 +30,8 @@ import sys
 from experiments.common import run_single_experiment
 from kser.training import ExperimentConfig
 
-CONFIG = ExperimentConfig(
-    protocol="speaker",
-    feature="functionals",
-    normalization="speaker+global",
-    model="linear",
-    epochs=40,
-    batch_size=32,
-    learning_rate=1e-3,
-    patience=40,
-)
+# kser's default configuration (`ExperimentConfig`), on the speaker-independent split.
+CONFIG = ExperimentConfig(protocol="speaker")
 SMOKE_CONFIG = dataclasses.replace(CONFIG, epochs=1, batch_size=16)
 
 

@@ -32,13 +32,7 @@ class LinearClassifier(KserModel):
     """
 
     def __init__(self, input_shape, num_classes=6, l2=1e-2, dropout=0.0, **kwargs):
-        input_shape = tuple(input_shape)
-        if not input_shape or any(
-            not isinstance(size, int) or isinstance(size, bool) or size <= 0 for size in input_shape
-        ):
-            raise KserModelError(
-                f"input_shape must be fixed positive sizes. Received: input_shape={input_shape}"
-            )
+        input_shape = arguments.check_positive_ints("input_shape", tuple(input_shape))
         arguments.check_num_classes(num_classes)
         if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not 0 <= l2 < math.inf:
             raise KserModelError(f"`l2` must be a number >= 0. Received: l2={l2!r}")

@@ -143,7 +143,7 @@ def test_linear_classifier_is_logistic_regression_with_its_l2_penalty():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"input_shape": (32, None)}, "fixed positive sizes"),
+        ({"input_shape": (32, None)}, "input_shape.*positive integers"),
         ({"input_shape": (32, 1), "l2": -1.0}, "l2"),
     ],
 )

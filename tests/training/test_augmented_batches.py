@@ -18,9 +18,7 @@ from kser.data import load_clip, load_corpus, make_splits
 from kser.features.pipeline import extract_features
 from kser.training import augmented_batches, run_experiment
 from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CONFIG
-
-CONFIG = TINY_CONFIG
+from tests.training.conftest import TINY_CONFIG as CONFIG
 
 
 @pytest.fixture(scope="module")
