@@ -64,16 +64,18 @@ from kser.paths import atomic_write_json
 from kser.training import ExperimentConfig, default_model
 
 # Members are "feature" (with its usual model, or `--model`) or "feature:model".
-# kser's best single model (a linear classifier on utterance functionals), the
-# 1-D CNN over the frames of the default stack, whose mistakes differ from a
-# linear model's, and the 1-D CNN on the constant-Q spectrum (finer
-# low-frequency, i.e. pitch, resolution). Measured on nEMO (7 speakers,
-# cross-fitted LOSO): ensemble UAR 0.528 against 0.504 for the linear model
-# alone; CNNs on mfcc or hpss added nothing.
+# kser's best single model (prosody fusion on utterance functionals), the 1-D
+# CNN over the frames of the default stack, whose mistakes differ from a
+# functionals model's, and the 1-D CNN on the constant-Q spectrum (finer
+# low-frequency resolution). Measured on nEMO (7 speakers, cross-fitted LOSO):
+# with the linear functionals model as the first member, ensemble UAR 0.528
+# against 0.504 for that member (+0.024); with prosody fusion, 0.568 against
+# 0.572: the tuner gives the CNNs 0.01-0.10 of the weight and they no longer
+# add. CNNs on mfcc or hpss added nothing either.
 DEFAULT_MEMBERS = ("functionals", "stack", "cqt")
 N_FOLDS = 5
 MAX_TRIALS = 30
-# Each member is `kser train`'s recipe for its feature (the linear model: seconds
+# Each member is `kser train`'s recipe for its feature (a functionals model: seconds
 # per training; a 1-D CNN: 1-2 minutes on 2 CPU cores). Under the default loso
 # protocol that is 3 members x 7 folds = 21 trainings, under an hour with tuning.
 MEMBER_CONFIG = ExperimentConfig(protocol="loso")
@@ -390,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="architecture of members named without one (default: the feature's usual)"
     )
     parser.add_argument(
-        "--epochs", type=int, help="default: the member model's usual (40 linear, else 20)"
+        "--epochs",
+        type=int,
+        help="default: the member model's usual (40 for linear models, else 20)",
     )
     parser.add_argument("--folds", type=int, default=N_FOLDS, help="member folds per split")
     parser.add_argument("--max-trials", type=int, default=MAX_TRIALS, help="KerasTuner trials")

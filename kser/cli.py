@@ -61,8 +61,8 @@ def _add_train_arguments(parser):
     parser.add_argument("--data", help="corpus: nEMO directory, CSV file, or Hugging Face dataset")
     parser.add_argument(
         "--model",
-        help="architecture: linear, conv1d, audio_resnet, vgg16, cnn3, ... "
-        "(default: linear for functionals, else conv1d)",
+        help="architecture: prosody_fusion, linear, conv1d, audio_resnet, vgg16, cnn3, ... "
+        "(default: prosody_fusion for functionals, linear for prosody, else conv1d)",
     )
     parser.add_argument(
         "--feature", help="model input: functionals (default), stack, mel, stft, mfcc, ..."
@@ -70,7 +70,9 @@ def _add_train_arguments(parser):
     parser.add_argument(
         "--protocol", help="seed|speaker|loso|kfold (default: speaker; for cv: loso)"
     )
-    parser.add_argument("--epochs", type=int, help="most epochs (default: 40 for linear, else 20)")
+    parser.add_argument(
+        "--epochs", type=int, help="most epochs (default: 40 for linear models, else 20)"
+    )
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--weight-decay", type=float)
@@ -84,6 +86,11 @@ def _add_train_arguments(parser):
         "--waveform-augment", help='waveforms, before features: "none", "default" or "op,op,..."'
     )
     parser.add_argument("--class-weights", action="store_true", help="inverse-frequency loss")
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="after choosing the epoch on val, retrain on train + val for that many epochs",
+    )
     parser.add_argument("--seed", type=int, help="split and training seed")
     parser.add_argument(
         "--feature-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. n_mels=128"
@@ -119,6 +126,7 @@ def _experiment_config(args):
         feature_params=_key_values(args.feature_param, "--feature-param"),
         model_params=_key_values(args.model_param, "--model-param"),
         class_weights=args.class_weights,
+        refit=args.refit,
         folds=args.fold,
     )
 

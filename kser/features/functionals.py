@@ -17,7 +17,9 @@ clip's loudest frame), which describe the voice itself.
 On nEMO, leave-one-speaker-out with logistic regression on the default stack:
 mean/std/p10/p90/delta-std of all frames 0.445 UAR with per-speaker
 normalization of the functionals (0.333 with global normalization only); all
-eleven statistics 0.495; adding those of the active frames 0.521.
+eleven statistics 0.495; adding those of the active frames 0.521. The
+prosodic statistics of `kser.features.pitch` are appended last (`prosody`):
+`prosody_fusion` reads them with an MLP of their own (0.57 in kser).
 """
 
 from __future__ import annotations
@@ -131,11 +133,14 @@ class UtteranceFunctionals(FeatureExtractor):
         active_threshold: also take the statistics over the frames whose RMS
             energy is at least this fraction of the clip's loudest frame, and
             append the fraction of such frames; `None` for all frames only.
+        prosody: append the 19 pitch and voicing statistics of
+            `kser.features.pitch.ProsodyFunctionals` (default parameters), last.
         sample_rate, hop_length: the frame grid of the representation.
 
     Output: `(batch, n_values, 1)`, statistic-major: the first `n_bins` rows
     are every bin's first statistic over all frames, then the next statistic;
-    then the same over active frames and the active fraction. Normalize with
+    then the same over active frames and the active fraction, then the
+    prosodic values (what `prosody_fusion`'s MLP reads). Normalize with
     `"speaker+global"` (see the module docstring).
     """
 
@@ -147,6 +152,7 @@ class UtteranceFunctionals(FeatureExtractor):
         features=DEFAULT_FEATURES,
         statistics=DEFAULT_STATISTICS,
         active_threshold=DEFAULT_ACTIVE_THRESHOLD,
+        prosody=True,
         sample_rate=SAMPLE_RATE,
         hop_length=HOP_LENGTH,
     ):
@@ -175,15 +181,22 @@ class UtteranceFunctionals(FeatureExtractor):
         else:
             features = list(features)
             self.frames = get("stack", features=features, **grid)
+        if not isinstance(prosody, bool):
+            raise KserFeatureError(f"prosody must be True or False. Received: prosody={prosody!r}")
         self.energy = get("rms", **grid)
+        self.prosody = get("prosody", **grid) if prosody else None
         self.statistics = statistics
         self.active_threshold = active_threshold
         passes = 1 if active_threshold is None else 2
         super().__init__(
-            passes * len(statistics) * self.frames.n_bins + passes - 1,
+            passes * len(statistics) * self.frames.n_bins
+            + passes
+            - 1
+            + (self.prosody.n_bins if prosody else 0),
             features=features,
             statistics=statistics,
             active_threshold=active_threshold,
+            prosody=prosody,
             **grid,
         )
 
@@ -205,6 +218,8 @@ class UtteranceFunctionals(FeatureExtractor):
             active = tf.cast(energy >= self.active_threshold * loudest, values.dtype)
             columns += self._statistics(Frames(values, active))
             columns.append(tf.reduce_mean(active, axis=-1))
+        if self.prosody is not None:
+            columns.append(self.prosody(waves)[..., 0])
         return tf.concat(columns, axis=1)[..., tf.newaxis]
 
     def _statistics(self, frames):

@@ -1,8 +1,9 @@
 """One registry of the 13 representations: `get(name, **params)` and `names()`.
 
-`get` also builds three model inputs that are not representations of their own:
-"waveform" (the raw samples), "stack" (representations stacked bin-wise) and
-"functionals" (per-bin statistics of a representation over the clip).
+`get` also builds model inputs that are not among the study's representations:
+"waveform" (the raw samples), "stack" (representations stacked bin-wise),
+"functionals" (per-bin statistics of a representation over the clip), "pitch"
+(a YIN pitch and aperiodicity track) and "prosody" (statistics of that track).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kser.features.contrast import SpectralContrast
 from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
 from kser.features.functionals import UtteranceFunctionals
 from kser.features.hpss import HarmonicPercussive
+from kser.features.pitch import PitchTrack, ProsodyFunctionals
 from kser.features.rhythm import DeltaTempogram, Tempogram
 from kser.features.spectral import DeltaMfcc, LinearSpectrogram, MelSpectrogram, Mfcc
 from kser.features.stacked import StackedFeatures
@@ -40,7 +42,14 @@ _EXTRACTORS: dict[str, type[FeatureExtractor]] = {
 }
 # Built by `get` but left out of `names()`, which lists the representations only.
 _INPUTS: dict[str, type[FeatureExtractor]] = {
-    extractor.name: extractor for extractor in (Waveform, StackedFeatures, UtteranceFunctionals)
+    extractor.name: extractor
+    for extractor in (
+        Waveform,
+        StackedFeatures,
+        UtteranceFunctionals,
+        PitchTrack,
+        ProsodyFunctionals,
+    )
 }
 
 

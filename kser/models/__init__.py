@@ -1,4 +1,4 @@
-"""kser's architectures: six backend-agnostic Keras 3 classifiers.
+"""kser's architectures: seven backend-agnostic Keras 3 classifiers.
 
 Every model maps one input feature to **logits** (a dense layer named
 "logits", no softmax): train with
@@ -17,6 +17,8 @@ named layers, so the feature pipeline's arrays go in as they are:
 - `parallel_conv_bilstm`: `(n_features, n_frames)` frame-level descriptors.
 - `linear`: any fixed shape, flattened: logistic regression, e.g. on utterance
   functionals `(n_values, 1)` (an ensemble member unlike the CNNs).
+- `prosody_fusion`: utterance functionals whose last values are prosodic: a
+  linear expert on the rest and an MLP on those, fused (kser's default).
 
 Defaults are sized to train on a 2-core CPU; the full-size study models are
 an argument away: `AudioResNet(..., width=1.0)`,
@@ -31,6 +33,7 @@ from kser.models.cnn3 import CNN3
 from kser.models.conv1d_net import Conv1DNet
 from kser.models.linear import LinearClassifier
 from kser.models.parallel_conv_bilstm import ParallelConvBiLSTM
+from kser.models.prosody_fusion import ProsodyFusionClassifier
 from kser.models.vgg16 import VGG16
 from kser.models.weighted_ensemble import WeightedEnsemble, WeightedLogits
 
@@ -41,6 +44,7 @@ MODELS = {
     "conv1d": Conv1DNet,
     "parallel_conv_bilstm": ParallelConvBiLSTM,
     "linear": LinearClassifier,
+    "prosody_fusion": ProsodyFusionClassifier,
 }
 
 
@@ -68,6 +72,7 @@ __all__ = [
     "Conv1DNet",
     "LinearClassifier",
     "ParallelConvBiLSTM",
+    "ProsodyFusionClassifier",
     "WeightedEnsemble",
     "WeightedLogits",
     "build_model",

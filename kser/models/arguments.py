@@ -1,5 +1,7 @@
 """Up-front checks of model constructor arguments, raising `KserModelError`."""
 
+import math
+
 from kser.errors import KserModelError
 
 
@@ -42,6 +44,20 @@ def check_width(width):
     if not _is_number(width) or not width > 0:
         raise KserModelError(f"`width` must be a positive number. Received: width={width!r}")
     return float(width)
+
+
+def check_non_negative(name, value):
+    """A finite number >= 0 (e.g. an L2 penalty)."""
+    if not _is_number(value) or not 0 <= value < math.inf:
+        raise KserModelError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_fraction(name, value):
+    """A number strictly between 0 and 1 (e.g. a mixing weight)."""
+    if not _is_number(value) or not 0 < value < 1:
+        raise KserModelError(f"`{name}` must be a number in (0, 1). Received: {name}={value!r}")
+    return float(value)
 
 
 def check_rate(name, value):

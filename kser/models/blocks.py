@@ -64,10 +64,14 @@ def pool_input(x, pool_size, name="input_pool"):
     return layers.AveragePooling2D(pool_size, padding="same", name=name)(x)
 
 
-def dense_relu(x, units, name):
-    return layers.Dense(units, activation="relu", kernel_initializer=DENSE_INITIALIZER, name=name)(
-        x
-    )
+def dense_relu(x, units, name, regularizer=None):
+    return layers.Dense(
+        units,
+        activation="relu",
+        kernel_initializer=DENSE_INITIALIZER,
+        kernel_regularizer=regularizer,
+        name=name,
+    )(x)
 
 
 def logits_head(x, num_classes, dropout, name="head", regularizer=None):

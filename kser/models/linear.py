@@ -1,11 +1,8 @@
 """A linear classifier (multinomial logistic regression) over a flat feature vector."""
 
-import math
-
 import keras
 from keras import layers
 
-from kser.errors import KserModelError
 from kser.models import arguments
 from kser.models.blocks import logits_head
 from kser.models.kser_model import KserModel
@@ -34,8 +31,7 @@ class LinearClassifier(KserModel):
     def __init__(self, input_shape, num_classes=6, l2=1e-2, dropout=0.0, **kwargs):
         input_shape = arguments.check_positive_ints("input_shape", tuple(input_shape))
         arguments.check_num_classes(num_classes)
-        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not 0 <= l2 < math.inf:
-            raise KserModelError(f"`l2` must be a number >= 0. Received: l2={l2!r}")
+        arguments.check_non_negative("l2", l2)
         dropout = arguments.check_rate("dropout", dropout)
 
         # === Functional Model ===

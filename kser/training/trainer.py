@@ -84,6 +84,8 @@ def train(
             must be known.
         val_data: batches of `(features, labels)` from speakers that are in
             neither the training nor the test set. Scored once per epoch.
+            None: no selection and no early stopping; the model keeps the
+            last epoch's weights (a refit for an epoch count chosen before).
         run_dir: the run's directory; checkpoints go to `run_dir/checkpoints`.
         epochs: the most epochs to run.
         schedule: "cosine" (decay to 0 over `epochs`) or "plateau" (halve the
@@ -100,6 +102,10 @@ def train(
         raise ValueError(f"epochs must be at least 1. Received: epochs={epochs}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}. Received: schedule={schedule!r}")
+    if val_data is None and schedule != "cosine":
+        raise ValueError(
+            f"schedule={schedule!r} follows the validation UAR; without val_data use 'cosine'"
+        )
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -115,9 +121,13 @@ def train(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-    selector = BestEpochCheckpoint(checkpoint_dir, patience=patience)
-    # Order matters: validation scores go into the logs before anything reads them.
-    fit_callbacks = [ValidationMetrics(val_data), selector]
+    if val_data is None:
+        selector = LastEpochCheckpoint(checkpoint_dir)
+        fit_callbacks = [selector]
+    else:
+        selector = BestEpochCheckpoint(checkpoint_dir, patience=patience)
+        # Order matters: validation scores go into the logs before anything reads them.
+        fit_callbacks = [ValidationMetrics(val_data), selector]
     if schedule == "plateau":
         fit_callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -143,12 +153,13 @@ def train(
         raise RuntimeError(f"{checkpoint_dir}: training finished without a scored epoch")
     model.load_weights(selector.weights_path)
     history = selector.history
+    epochs_run = len(next(iter(history.values())))
     return TrainingResult(
         history=history,
         best_epoch=selector.best_epoch + 1,
         best_val_uar=selector.best_value,
-        epochs_run=len(history[MONITOR]),
-        stopped_early=len(history[MONITOR]) < epochs,
+        epochs_run=epochs_run,
+        stopped_early=epochs_run < epochs,
         seconds=seconds,
         best_weights=selector.weights_path,
         resumed_from_epoch=selector.resumed_from_epoch,
@@ -268,6 +279,31 @@ class BestEpochCheckpoint(keras.callbacks.Callback):
         if state["best_epoch"] is not None and state["best_epoch"] < next_epoch:
             self.best_epoch = state["best_epoch"]
             self.best_value = state["best_value"]
+
+
+class LastEpochCheckpoint(BestEpochCheckpoint):
+    """Keeps every epoch's weights in turn: without validation the last epoch is the one kept.
+
+    `best_value` stays NaN (nothing was scored).
+    """
+
+    def __init__(self, checkpoint_dir):
+        super().__init__(checkpoint_dir, patience=1)
+        self.weights_path = self.checkpoint_dir / "last.weights.h5"
+        self.best_value = math.nan
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.best_epoch = epoch
+        self.model.save_weights(self.weights_path, overwrite=True)
+        atomic_write_json(
+            self.state_path, {"history": self.history, "best_epoch": epoch, "best_value": None}
+        )
+
+    def _restore_state(self, next_epoch: int):
+        super()._restore_state(next_epoch)
+        self.best_value = math.nan
 
 
 class TrackerLogger(keras.callbacks.Callback):

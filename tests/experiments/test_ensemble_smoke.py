@@ -138,7 +138,7 @@ def test_members_may_pair_a_feature_with_another_model():
     members, _ = experiment.configure(args)
     # Without a model, a feature gets its usual architecture.
     assert [member.name for member in members] == [
-        "functionals_linear",
+        "functionals_prosody_fusion",
         "mel_conv1d",
         "mel_cnn3",
     ]

@@ -71,7 +71,9 @@ def test_names_still_lists_the_13_representations_only():
 
 
 def test_functionals_are_numpy_s_per_bin_statistics_of_the_frames(waves):
-    extractor = features.get("functionals", features=["mel", "rms"], active_threshold=None)
+    extractor = features.get(
+        "functionals", features=["mel", "rms"], active_threshold=None, prosody=False
+    )
     frames = features.get("stack", features=["mel", "rms"])(waves).numpy()
     output = extractor(waves).numpy()
     # One column per clip: the pipeline sees 1 frame, so "speaker" normalization
@@ -105,7 +107,7 @@ def test_functionals_of_active_frames_leave_out_the_quiet_ones():
     # A 0.5 s clip: loud tone, near silence, loud tone again (another pitch).
     quiet = np.full(2400, 1e-4, np.float32)
     wave = np.concatenate([tone(220.0, 0.2), quiet, tone(330.0, 0.15)])[None, :]
-    extractor = features.get("functionals", features=["mel", "rms"])
+    extractor = features.get("functionals", features=["mel", "rms"], prosody=False)
     frames = features.get("stack", features=["mel", "rms"])(wave).numpy()
     energy = features.get("rms")(wave).numpy()[0, 0]
     active = energy >= 0.1 * energy.max()
@@ -132,14 +134,18 @@ def test_functionals_of_active_frames_leave_out_the_quiet_ones():
 
 def test_functionals_of_one_representation_keep_the_chosen_statistics_in_order(waves):
     extractor = features.get(
-        "functionals", features="rms", statistics=["std", "mean"], active_threshold=None
+        "functionals",
+        features="rms",
+        statistics=["std", "mean"],
+        active_threshold=None,
+        prosody=False,
     )
     rms = features.get("rms")(waves).numpy()[:, 0]
     np.testing.assert_allclose(
         extractor(waves).numpy()[..., 0], np.stack([rms.std(1), rms.mean(1)], 1), rtol=1e-5
     )
     # A constant bin has no skewness (not NaN).
-    silent = features.get("functionals", features="rms", statistics="skewness")
+    silent = features.get("functionals", features="rms", statistics="skewness", prosody=False)
     np.testing.assert_array_equal(
         silent(np.zeros((1, 4000), np.float32)).numpy()[0, :, 0], [0, 0, 1]
     )

@@ -1,4 +1,4 @@
-"""The six architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
+"""The seven architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
 
 import keras
 import numpy as np
@@ -12,6 +12,7 @@ from kser.models import (
     Conv1DNet,
     LinearClassifier,
     ParallelConvBiLSTM,
+    ProsodyFusionClassifier,
     build_model,
     model_names,
 )
@@ -50,6 +51,7 @@ def test_registry_builds_every_named_model_with_its_class():
         "conv1d": Conv1DNet,
         "parallel_conv_bilstm": ParallelConvBiLSTM,
         "linear": LinearClassifier,
+        "prosody_fusion": ProsodyFusionClassifier,
     }
     assert set(model_names()) == set(expected)
     for name, shape, kwargs in [
@@ -59,6 +61,7 @@ def test_registry_builds_every_named_model_with_its_class():
         ("conv1d", (400,), {}),
         ("parallel_conv_bilstm", (2, 24), {"lstm_units": 4}),
         ("linear", (40, 1), {}),
+        ("prosody_fusion", (40, 1), {}),
     ]:
         model = build_model(name, shape, num_classes=4, **kwargs)
         assert type(model) is expected[name]
@@ -150,3 +153,46 @@ def test_linear_classifier_is_logistic_regression_with_its_l2_penalty():
 def test_linear_classifier_rejects_bad_arguments(kwargs, message):
     with pytest.raises(KserModelError, match=message):
         LinearClassifier(**kwargs)
+
+
+def test_prosody_fusion_is_a_weighted_product_of_a_linear_and_a_prosodic_expert():
+    model = build_model("prosody_fusion", (12, 1), num_classes=3, prosody_values=4, l2=0.5)
+    x = np.random.default_rng(0).standard_normal((5, 12, 1)).astype("float32")
+    kernel, bias = (
+        keras.ops.convert_to_numpy(w) for w in model.get_layer("spectral_logits").weights
+    )
+    # The linear expert reads the first 8 values only, the MLP the last 4.
+    assert kernel.shape == (8, 3)
+    assert model.get_layer("prosody_hidden1").weights[0].shape == (4, 64)
+    prosodic = keras.Model(model.input, model.get_layer("prosody_logits").output)
+    expected = 0.2 * log_softmax(x[:, :8, 0] @ kernel + bias) + 0.8 * log_softmax(
+        predict(prosodic, x)
+    )
+    np.testing.assert_allclose(predict(model, x), expected, rtol=1e-5, atol=1e-5)
+    # The fusion weights are fixed: only the experts learn.
+    assert not model.get_layer("logits").trainable_weights
+    assert model.get_layer("logits").non_trainable_weights
+    # Each expert's L2 penalty is in the loss (the linear one: 0.5 * |kernel|^2).
+    penalties = sorted(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
+    assert len(penalties) == 3
+    assert min(abs(p - 0.5 * np.sum(kernel**2)) for p in penalties) < 1e-4
+
+
+def log_softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_shape": (10, 2)}, "input_shape"),
+        ({"input_shape": (19, 1)}, "more than `prosody_values`"),
+        ({"input_shape": (40, 1), "prosody_weight": 1.0}, "prosody_weight"),
+        ({"input_shape": (40, 1), "mlp_l2": -1.0}, "mlp_l2"),
+        ({"input_shape": (40, 1), "hidden_units": 0}, "hidden_units"),
+    ],
+)
+def test_prosody_fusion_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(KserModelError, match=message):
+        ProsodyFusionClassifier(**kwargs)

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile
 from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
@@ -97,12 +98,14 @@ def test_an_unknown_fold_is_named(tiny_corpus, tmp_path):
         run_experiment(tiny_corpus, config, tmp_path, verbose=0)
 
 
-def test_by_default_a_linear_classifier_learns_from_utterance_functionals(tiny_corpus, tmp_path):
+def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus, tmp_path):
     default = ExperimentConfig()
-    assert (default.feature, default.model, default.epochs) == ("functionals", "linear", 40)
+    assert (default.feature, default.model, default.epochs) == ("functionals", "prosody_fusion", 40)
+    assert ExperimentConfig(feature="prosody").model == "linear"
     mel = ExperimentConfig(feature="mel")
     assert (mel.model, mel.epochs) == ("conv1d", 20)  # frame sequences: the 1-D CNN
-    # Each synthetic emotion has its own pitch: mel-band means tell them apart.
+    # Each synthetic emotion has its own pitch: mel-band means and the pitch
+    # statistics both tell them apart.
     config = ExperimentConfig(
         feature_params={"features": ["mel", "rms"]},
         clip_seconds=0.5,
@@ -116,3 +119,29 @@ def test_by_default_a_linear_classifier_learns_from_utterance_functionals(tiny_c
     bundle = load_bundle(tmp_path)
     assert bundle.extractor.name == "functionals"
     assert tuple(bundle.model.input_shape) == (None, bundle.extractor.n_bins, 1)
+    assert bundle.extractor.params["prosody"] is True
+
+
+def test_refit_retrains_on_train_and_val_for_the_chosen_epochs(tmp_path):
+    # Each speaker speaks at its own level, so global statistics depend on who is in.
+    root = make_nemo_directory(tmp_path / "nemo")
+    for path in sorted((root / "samples").iterdir()):
+        level = 0.1 + 0.1 * int(path.name[1])  # F1 M1 F2 ... -> the speaker's number
+        data, rate = soundfile.read(path, dtype="float32")
+        soundfile.write(path, data / np.abs(data).max() * level, rate)
+    corpus = load_corpus(root, verbose=False)
+    config = dataclasses.replace(TINY, normalization="global")
+    selected = run_experiment(corpus, config, tmp_path / "selected", verbose=0)
+    refit = run_experiment(
+        corpus, dataclasses.replace(config, refit=True), tmp_path / "refit", verbose=0
+    )
+    chosen = selected.splits[0].training.best_epoch
+    state = json.loads((refit.run_dir / "refit" / "checkpoints" / "state.json").read_text())
+    assert len(state["history"]["loss"]) == chosen  # as many epochs as were chosen
+    bundle, plain = load_bundle(refit.run_dir), load_bundle(selected.run_dir)
+    assert bundle.info["training"]["refit_on_train_and_val"] is True
+    assert plain.info["training"]["refit_on_train_and_val"] is False
+    # The normalizer saw the validation speaker too: its global statistics moved.
+    assert not np.allclose(bundle.normalizer.mean, plain.normalizer.mean, atol=0.1)
+    # Same test clips, another model.
+    assert refit.evaluation.n == selected.evaluation.n

@@ -125,6 +125,23 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert len(result.history["val_uar"]) == result.epochs_run == 4
 
 
+def test_without_validation_data_the_last_epoch_is_kept(tmp_path):
+    model = tiny_classifier()
+    result = train(
+        model, synthetic_batches(shuffle=True), None, run_dir=tmp_path, epochs=3, verbose=0
+    )
+    assert result.epochs_run == result.best_epoch == 3
+    assert np.isnan(result.best_val_uar)
+    assert "val_uar" not in result.history and len(result.history["loss"]) == 3
+    saved = tiny_classifier(seed=5)
+    saved.load_weights(tmp_path / "checkpoints" / "last.weights.h5")
+    assert all(
+        np.array_equal(a, b) for a, b in zip(model.get_weights(), saved.get_weights(), strict=True)
+    )
+    with pytest.raises(ValueError, match="without val_data use 'cosine'"):
+        train(tiny_classifier(), synthetic_batches(), None, run_dir=tmp_path, schedule="plateau")
+
+
 def test_bad_arguments_are_rejected(tmp_path):
     data = synthetic_batches()
     with pytest.raises(ValueError, match="epochs"):
