@@ -10,17 +10,18 @@ Families of features and their default chains:
   noise. On a stack a frequency mask blanks a run of neighbouring bins, i.e. a
   band of one representation (or the seam of two): the model must not lean on
   any one view;
-- temporal (tempogram, delta_tempogram): time_shift, time_stretch. A tempogram's
-  bins are autocorrelation lags, not frequencies, so frequency masks and
-  transpositions mean nothing there; what varies between takes of the same
-  sentence is timing. Stretching the frame axis changes how fast the rhythm
-  pattern evolves, not the lag (tempo) axis: a perturbation, not a re-analysis;
+- temporal (tempogram, delta_tempogram, pitch): time_shift, time_stretch. A
+  tempogram's bins are autocorrelation lags, not frequencies (and a pitch
+  track's are pitch and aperiodicity), so frequency masks and transpositions
+  mean nothing there; what varies between takes of the same sentence is timing.
+  Stretching the frame axis changes how fast the rhythm pattern evolves, not
+  the lag (tempo) axis: a perturbation, not a re-analysis;
 - harmonic (chroma, tonnetz): pitch_shift (chroma: pitch-class roll; tonnetz:
   rotation of its coordinate pairs by the same transposition);
 - energy (zcr, rms): amplitude_modulation;
 - waveform (raw audio, before any feature): gain, noise, pitch_shift,
   time_stretch, reverb;
-- utterance ("functionals", statistics of a whole clip): none by default, since
+- utterance ("functionals", "prosody": statistics of a whole clip): none by default, since
   masking or shifting frames means nothing once they are summarised; "noise"
   may be named.
 
@@ -72,12 +73,14 @@ FEATURE_FAMILIES = {
     "stack": "spectral",
     "tempogram": "temporal",
     "delta_tempogram": "temporal",
+    "pitch": "temporal",
     "chroma": "harmonic",
     "tonnetz": "harmonic",
     "zcr": "energy",
     "rms": "energy",
     "waveform": "waveform",
     "functionals": "utterance",
+    "prosody": "utterance",
 }
 
 DEFAULT_CHAINS = {

@@ -58,6 +58,12 @@ class Frames:
     def variance(self):
         return self.mean(tf.square(self.centred()))
 
+    def std(self):
+        return tf.sqrt(self.variance())
+
+    def abs_mean(self):
+        return self.mean(tf.abs(self.values))
+
     def change(self, order):
         """Frame-to-frame differences of `order` (1 or 2), with the mask of the
         differences whose frames all count."""
@@ -86,6 +92,14 @@ class Frames:
         return lower + weight[..., 0] * (upper - lower)
 
 
+def active_frames(energy, threshold):
+    """`(batch, 1, n_frames)` 0/1: frames whose RMS `energy` is at least
+    `threshold` times the clip's loudest frame's."""
+    loudest = tf.reduce_max(energy, axis=-1, keepdims=True)
+    # `>=`: a silent clip (loudest frame 0) keeps all its frames.
+    return tf.cast(energy >= threshold * loudest, energy.dtype)
+
+
 def _skewness(frames):
     variance = frames.variance()
     third = frames.mean(frames.centred() ** 3)
@@ -93,27 +107,19 @@ def _skewness(frames):
     return tf.where(flat, 0.0, third / tf.maximum(variance, VARIANCE_FLOOR) ** 1.5)
 
 
-def _std(frames):
-    return tf.sqrt(frames.variance())
-
-
-def _abs_mean(frames):
-    return frames.mean(tf.abs(frames.values))
-
-
 # Each maps `Frames` to `(batch, n_bins)`.
 STATISTICS = {
     "mean": lambda frames: frames.mean(),
-    "std": _std,
+    "std": lambda frames: frames.std(),
     "p10": lambda frames: frames.percentile(10),
     "p25": lambda frames: frames.percentile(25),
     "median": lambda frames: frames.percentile(50),
     "p75": lambda frames: frames.percentile(75),
     "p90": lambda frames: frames.percentile(90),
     "skewness": _skewness,
-    "delta_std": lambda frames: _std(frames.change(1)),
-    "delta_abs_mean": lambda frames: _abs_mean(frames.change(1)),
-    "delta2_std": lambda frames: _std(frames.change(2)),
+    "delta_std": lambda frames: frames.change(1).std(),
+    "delta_abs_mean": lambda frames: frames.change(1).abs_mean(),
+    "delta2_std": lambda frames: frames.change(2).std(),
 }
 DEFAULT_STATISTICS = tuple(STATISTICS)
 
@@ -212,10 +218,7 @@ class UtteranceFunctionals(FeatureExtractor):
         every_frame = tf.ones_like(values[:, :1, :])
         columns = self._statistics(Frames(values, every_frame))
         if self.active_threshold is not None:
-            energy = self.energy(waves)
-            # `>=`: a silent clip (loudest frame 0) keeps all its frames.
-            loudest = tf.reduce_max(energy, axis=-1, keepdims=True)
-            active = tf.cast(energy >= self.active_threshold * loudest, values.dtype)
+            active = active_frames(self.energy(waves), self.active_threshold)
             columns += self._statistics(Frames(values, active))
             columns.append(tf.reduce_mean(active, axis=-1))
         if self.prosody is not None:

@@ -31,7 +31,7 @@ from kser.features.base import (
 )
 from kser.features.dsp import bins_first, centered_frames
 from kser.features.frame_stats import RmsEnergy
-from kser.features.functionals import DEFAULT_ACTIVE_THRESHOLD, Frames
+from kser.features.functionals import DEFAULT_ACTIVE_THRESHOLD, Frames, active_frames
 
 # Semitones are counted from A1 = 55 Hz, so typical voices sit between 0 and 40.
 SEMITONE_REFERENCE_HZ = 55.0
@@ -221,9 +221,7 @@ class ProsodyFunctionals(FeatureExtractor):
     def compute(self, waves):
         track = self.pitch(waves)
         semitones, aperiodicity = track[:, :1], track[:, 1:]
-        energy = self.energy(waves)
-        loudest = tf.reduce_max(energy, axis=-1, keepdims=True)
-        active = tf.cast(energy >= self.params["active_threshold"] * loudest, tf.float32)
+        active = active_frames(self.energy(waves), self.params["active_threshold"])
         voiced = active * tf.cast(aperiodicity < self.params["voicing_threshold"], tf.float32)
         enough = tf.reduce_sum(voiced, axis=-1, keepdims=True) >= MIN_VOICED_FRAMES
         voiced = tf.where(enough, voiced, active)
@@ -234,18 +232,19 @@ class ProsodyFunctionals(FeatureExtractor):
             steps.values, steps.mask * tf.cast(tf.abs(steps.values) < MAX_PITCH_STEP, tf.float32)
         )
         voicing = Frames(aperiodicity, active)
+        levels = {q: pitch.percentile(q) for q in (5, 10, 25, 50, 75, 90, 95)}
         columns = [
             pitch.mean(),
-            tf.sqrt(pitch.variance()),
-            *[pitch.percentile(q) for q in (5, 10, 25, 50, 75, 90, 95)],
-            pitch.percentile(90) - pitch.percentile(10),
-            steps.mean(tf.abs(steps.values)),
-            tf.sqrt(steps.variance()),
+            pitch.std(),
+            *levels.values(),
+            levels[90] - levels[10],
+            steps.abs_mean(),
+            steps.std(),
             self._slope(pitch),
             tf.reduce_mean(voiced, axis=-1),
             tf.reduce_sum(voiced, axis=-1) / tf.maximum(tf.reduce_sum(active, axis=-1), 1.0),
             voicing.mean(),
-            tf.sqrt(voicing.variance()),
+            voicing.std(),
             voicing.percentile(10),
             voicing.percentile(50),
         ]

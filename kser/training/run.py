@@ -36,9 +36,10 @@ from kser.training.trainer import seed_everything, train
 # MLP; prosody alone is 19 values; frame sequences go to the 1-D CNN.
 FEATURE_MODELS = {"functionals": "prosody_fusion", "prosody": "linear"}
 SEQUENCE_MODEL = "conv1d"
-# Epochs when none are named. The linear model still improves after 20 epochs
-# at the shared learning rate (leave-one-speaker-out UAR on all-frame
-# functionals: 0.472 at 20, 0.485 at 40 and 60); the CNNs settle within 20.
+# Epochs when none are named. The functionals models still improve after 20
+# epochs at the shared learning rate (leave-one-speaker-out UAR of the linear
+# one on all-frame functionals: 0.472 at 20, 0.485 at 40 and 60); the CNNs
+# settle within 20.
 MODEL_EPOCHS = {"linear": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
 
@@ -326,7 +327,9 @@ def _build(config, feature_set, corpus):
 
 def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, verbose):
     """A fresh model trained on train + val for the epochs `selection` chose,
-    and the normalizer fitted on both; checkpoints in `split_dir/refit`."""
+    and the normalizer fitted on both; checkpoints in `split_dir/refit`.
+
+    The learning rate always decays by cosine: "plateau" needs validation scores."""
     from kser.training.augmented_batches import training_batches
 
     rows = np.concatenate([split.train, split.val])

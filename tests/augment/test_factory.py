@@ -44,10 +44,13 @@ def always(feature_name):
 
 
 def test_every_registered_feature_has_a_family():
-    assert set(kser.features.names()) <= set(FEATURE_FAMILIES)
+    model_inputs = {"waveform", "stack", "functionals", "pitch", "prosody"}
+    assert set(kser.features.names()) | model_inputs <= set(FEATURE_FAMILIES)
 
 
-FRAME_LEVEL_FEATURES = sorted(name for name in FEATURE_FAMILIES if name != "functionals")
+FRAME_LEVEL_FEATURES = sorted(
+    name for name, family in FEATURE_FAMILIES.items() if family != "utterance"
+)
 
 
 @pytest.mark.parametrize("feature_name", FRAME_LEVEL_FEATURES)
@@ -80,6 +83,7 @@ def test_spec_none_builds_nothing_and_explicit_names_keep_their_order():
 def test_utterance_functionals_get_no_default_chain_and_only_noise_by_name():
     # Frames are already summarised: masking or shifting them means nothing.
     assert build_augmentation("functionals", "default") is None
+    assert build_augmentation("prosody", "default") is None
     assert augmentation_names("functionals") == ("noise",)
     assert build_augmentation("functionals", "noise").names == ("noise",)
     with pytest.raises(KserFeatureError, match="time_mask"):
@@ -94,7 +98,7 @@ def test_utterance_functionals_get_no_default_chain_and_only_noise_by_name():
         ("mel", "time_mask,time_mask", "repeats"),
         ("mel", "", "valid"),
         ("waveform", "frequency_mask", "reverb"),
-        ("pitch", "default", "feature_name='pitch'"),
+        ("formants", "default", "feature_name='formants'"),
     ],
 )
 def test_bad_specs_name_the_problem(feature_name, spec, message):
