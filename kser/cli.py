@@ -91,6 +91,12 @@ def _add_train_arguments(parser):
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
     )
+    parser.add_argument(
+        "--speaker-adaptation",
+        action=argparse.BooleanOptionalAction,
+        help="smooth each speaker's predictions over their similar clips "
+        "(default: on for functionals)",
+    )
     parser.add_argument("--seed", type=int, help="split and training seed")
     parser.add_argument(
         "--feature-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. n_mels=128"
@@ -127,6 +133,7 @@ def _experiment_config(args):
         model_params=_key_values(args.model_param, "--model-param"),
         class_weights=args.class_weights,
         refit=args.refit,
+        speaker_adaptation=args.speaker_adaptation,
         folds=args.fold,
     )
 
@@ -213,15 +220,15 @@ def _add_evaluate_arguments(parser):
         choices=("train", "val", "test"),
         help="score only the clips of this part of the bundle's split (default: every clip)",
     )
+    _add_no_adaptation_argument(parser)
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
 
 
 def _run_evaluate(args):
     from kser.data import load_corpus
     from kser.paths import atomic_write_json
-    from kser.training import load_bundle
 
-    bundle = load_bundle(args.bundle)
+    bundle = _loaded_bundle(args)
     corpus = load_corpus(args.data, skip_bad=args.skip_bad)
     rows = bundle.split_rows(corpus, args.part) if args.part else None
     result = bundle.evaluate(corpus, rows)
@@ -247,14 +254,29 @@ def _add_predict_arguments(parser):
         action="store_true",
         help="normalize each file as its own speaker (default: all files as one speaker)",
     )
+    _add_no_adaptation_argument(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the predictions as JSON")
+
+
+def _add_no_adaptation_argument(parser):
+    parser.add_argument(
+        "--no-speaker-adaptation",
+        action="store_true",
+        help="predict every clip on its own even if the bundle adapts to each speaker",
+    )
+
+
+def _loaded_bundle(args):
+    from kser.training import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    return bundle.without_speaker_adaptation() if args.no_speaker_adaptation else bundle
 
 
 def _run_predict(args):
     from kser.paths import atomic_write_json
-    from kser.training import load_bundle
 
-    bundle = load_bundle(args.bundle)
+    bundle = _loaded_bundle(args)
     predictions = bundle.predict_files(
         args.paths, per_window=args.per_window, separate_speakers=args.separate_speakers
     )

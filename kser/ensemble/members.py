@@ -145,6 +145,9 @@ def ensemble_bundle(
             `member_bundles` order.
         temperature: the combiner's temperature.
         info: extra facts for bundle.json.
+
+    The ensemble adapts to each speaker (`SpeakerAdaptation`) as its first
+    adapting member does, so that it is scored on the same terms as its members.
     """
     extractors, normalizers, members, features = {}, {}, [], []
     first = next(iter(member_bundles.values()))
@@ -175,5 +178,10 @@ def ensemble_bundle(
         normalizer=normalizers,
         labels=first.labels,
         clip_seconds=first.clip_seconds,
-        info=dict(info or {}),
+        info={"speaker_adaptation": _members_adaptation(member_bundles), **(info or {})},
     )
+
+
+def _members_adaptation(member_bundles: dict) -> dict | None:
+    adapting = [b.speaker_adaptation for b in member_bundles.values() if b.speaker_adaptation]
+    return adapting[0].to_dict() if adapting else None

@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -37,6 +37,7 @@ import soundfile
 from kser.data.audio import clip_samples, fix_length, load_waveform
 from kser.errors import KserBundleError, KserDataError, KserError
 from kser.paths import atomic_write_json
+from kser.training.speaker_adaptation import SpeakerAdaptation
 from kser.training.trainer import log_softmax
 
 BUNDLE_FORMAT = "kser-bundle/1"
@@ -98,7 +99,9 @@ class Bundle:
 
     `info` holds the rest of bundle.json (model name and arguments, protocol,
     split, metrics, training parameters); `directory` is where it was loaded
-    from, or None for a bundle not saved yet. For a multi-input model,
+    from, or None for a bundle not saved yet. `info["speaker_adaptation"]`
+    (a `SpeakerAdaptation` as a dict, or absent) smooths each speaker's
+    predictions over that speaker's similar clips. For a multi-input model,
     `extractor` and `normalizer` are dicts keyed by the model's input names,
     and features go in and out as dicts with the same keys.
     """
@@ -120,11 +123,20 @@ class Bundle:
     def clip_samples(self) -> int:
         return clip_samples(self.sample_rate, self.clip_seconds)
 
+    @property
+    def speaker_adaptation(self) -> SpeakerAdaptation | None:
+        values = self.info.get("speaker_adaptation")
+        return None if values is None else SpeakerAdaptation.from_dict(values)
+
+    def without_speaker_adaptation(self) -> Bundle:
+        """The same bundle predicting every clip on its own."""
+        return replace(self, info={**self.info, "speaker_adaptation": None})
+
     def predict_features(self, features: np.ndarray, speakers=None) -> np.ndarray:
         """Class probabilities `(n, n_labels)` of raw features `(n, n_bins, n_frames)`.
 
-        `speakers` (one id per row) groups rows for per-speaker normalization;
-        by default all rows count as one speaker.
+        `speakers` (one id per row) groups rows for per-speaker normalization
+        and speaker adaptation; by default all rows count as one speaker.
         """
         if speakers is None:
             first = next(iter(_per_input(features).values()))
@@ -135,7 +147,10 @@ class Bundle:
             features,
         )
         logits = self.model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
-        return np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
+        probabilities = np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
+        if self.speaker_adaptation is None:
+            return probabilities
+        return self.speaker_adaptation.apply(probabilities, normalized, speakers)
 
     def predict_waveforms(self, waveforms, speakers=None, per_window: bool = False):
         """Probabilities of each waveform (1-D, at `sample_rate`), as `(n, n_labels)`.
@@ -411,6 +426,10 @@ def load_bundle(path) -> Bundle:
             f"{directory}: the model's inputs are {sorted(_input_names(model))} but the bundle "
             f"has features for {sorted(extractor)}"
         )
+    try:
+        SpeakerAdaptation.from_dict(info.get("speaker_adaptation") or {})
+    except (TypeError, ValueError) as error:
+        raise KserBundleError(f"{directory}: unusable speaker_adaptation ({error})") from None
     known = set(_REQUIRED_KEYS) | {"feature", "features"}
     extra = {key: value for key, value in info.items() if key not in known}
     return Bundle(

@@ -13,6 +13,7 @@ from kser.errors import KserBundleError
 from kser.features.normalization import Normalizer
 from kser.training import Bundle, ExperimentConfig, load_bundle, save_bundle
 from kser.training.cross_validation import METRICS_FILE
+from kser.training.speaker_adaptation import SpeakerAdaptation
 from tests.conftest import tone
 
 CLIP_SECONDS = 1.0
@@ -61,6 +62,19 @@ def test_the_ensemble_bundle_saves_loads_and_predicts_like_any_bundle(tmp_path):
         1.7
     )
     assert loaded.sample_rate == 16000 and loaded.info["note"] == "test"
+    assert loaded.speaker_adaptation is None  # neither member adapts
+
+
+def test_the_ensemble_adapts_to_each_speaker_as_its_members_do():
+    adapting = member_bundle("mfcc", 1)
+    adapting.info["speaker_adaptation"] = SpeakerAdaptation(neighbours=4).to_dict()
+    bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": adapting})
+    assert bundle.speaker_adaptation == SpeakerAdaptation(neighbours=4)
+    waves = [tone(220.0 * (1 + i / 10), 1.0) for i in range(6)]
+    assert not np.allclose(
+        bundle.predict_waveforms(waves),
+        bundle.without_speaker_adaptation().predict_waveforms(waves),
+    )
 
 
 def test_members_reading_one_feature_must_share_its_normalization():

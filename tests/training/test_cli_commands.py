@@ -20,7 +20,8 @@ def trained(tmp_path_factory):
     code = main(
         ["train", "--data", str(data), "--model", "cnn3", "--epochs", "1", "--batch-size", "8",
          "--no-mlflow", "--feature", "mel", "--feature-param", "n_mels=16",
-         "--model-param", f"width={TINY_CNN['width']}", "--out", str(out)]
+         "--model-param", f"width={TINY_CNN['width']}", "--speaker-adaptation",
+         "--out", str(out)]
     )  # fmt: skip
     assert code == 0
     return data, out
@@ -33,6 +34,7 @@ def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     assert description["feature"]["params"]["n_mels"] == 16
     assert description["model"] == {"name": "cnn3", "params": TINY_CNN}
     assert description["protocol"] == "speaker"
+    assert description["speaker_adaptation"] == {"neighbours": 10, "strength": 0.8}
 
 
 def test_evaluate_prints_the_report_and_writes_json(trained, tmp_path, capsys):
@@ -72,6 +74,11 @@ def test_predict_prints_one_row_per_file_and_windows_on_request(trained, tmp_pat
     # 7 s in 3 s windows 1.5 s apart: starts 0, 1.5, 3 and 4 (the tail).
     assert [w["start"] for w in predictions[1]["windows"]] == [0.0, 1.5, 3.0, 4.0]
     assert sum(predictions[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    # The windows of both files form one speaker's group, smoothed unless told not to.
+    assert main(["predict", str(out), str(short), str(long), "--no-speaker-adaptation",
+                 "--json", str(tmp_path / "plain.json")]) == 0  # fmt: skip
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    assert plain[0]["probabilities"] != pytest.approx(predictions[0]["probabilities"], abs=1e-6)
 
 
 def test_bad_input_gets_a_clear_error_naming_the_path(trained, tmp_path, capsys):

@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
 from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
+from kser.training.speaker_adaptation import SpeakerAdaptation
 from tests.conftest import make_nemo_directory
 from tests.training.conftest import TINY_CONFIG
 
@@ -46,6 +47,9 @@ def test_a_run_writes_its_report_and_split(tracked_run):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["uar"] == pytest.approx(outcome.evaluation.uar)
     assert metrics["metadata"]["best_epoch"] == outcome.splits[0].training.best_epoch
+    # Mel frames: no speaker adaptation unless asked for.
+    assert "uar_without_speaker_adaptation" not in metrics["metadata"]
+    assert load_bundle(run_dir).speaker_adaptation is None
     split = json.loads((run_dir / "split.json").read_text())
     assert not set(split["test_speakers"]) & set(split["train_speakers"] + split["val_speakers"])
 
@@ -101,9 +105,11 @@ def test_an_unknown_fold_is_named(tiny_corpus, tmp_path):
 def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus, tmp_path):
     default = ExperimentConfig()
     assert (default.feature, default.model, default.epochs) == ("functionals", "prosody_fusion", 40)
+    assert default.speaker_adaptation is True
     assert ExperimentConfig(feature="prosody").model == "linear"
     mel = ExperimentConfig(feature="mel")
     assert (mel.model, mel.epochs) == ("conv1d", 20)  # frame sequences: the 1-D CNN
+    assert mel.speaker_adaptation is False
     # Each synthetic emotion has its own pitch: mel-band means and the pitch
     # statistics both tell them apart.
     config = ExperimentConfig(
@@ -120,6 +126,13 @@ def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus
     assert bundle.extractor.name == "functionals"
     assert tuple(bundle.model.input_shape) == (None, bundle.extractor.n_bins, 1)
     assert bundle.extractor.params["prosody"] is True
+    # The bundle adapts to each speaker; the report also gives the UAR without it.
+    assert bundle.speaker_adaptation == SpeakerAdaptation()
+    metadata = json.loads((tmp_path / "metrics.json").read_text())["metadata"]
+    test_rows = bundle.split_rows(tiny_corpus, "test")
+    plain = bundle.without_speaker_adaptation().evaluate(tiny_corpus, test_rows)
+    assert metadata["uar_without_speaker_adaptation"] == pytest.approx(plain.uar)
+    assert bundle.evaluate(tiny_corpus, test_rows).uar == pytest.approx(outcome.evaluation.uar)
 
 
 def test_refit_retrains_on_train_and_val_for_the_chosen_epochs(tmp_path):

@@ -1,0 +1,127 @@
+"""Speaker adaptation: label propagation over each speaker's clips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kser.errors import KserBundleError, KserEvaluationError
+from kser.training import load_bundle, save_bundle
+from kser.training.speaker_adaptation import (
+    SpeakerAdaptation,
+    clip_summaries,
+    neighbour_graph,
+    propagate,
+)
+from tests.training.conftest import make_bundle
+
+
+def _clustered_speaker(n_per_class=30, classes=3, wrong=0.3, seed=0):
+    """Clips in one tight cluster per class; probabilities with a wrong argmax for `wrong` of them.
+
+    Returns `(features (n, 8, 1), probabilities (n, classes), labels)`."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    centres = rng.normal(size=(classes, 8)) * 3
+    features = centres[labels] + rng.normal(size=(len(labels), 8)) * 0.5
+    predicted = labels.copy()
+    flipped = rng.random(len(labels)) < wrong
+    predicted[flipped] = (labels[flipped] + rng.integers(1, classes, flipped.sum())) % classes
+    probabilities = np.full((len(labels), classes), 0.2 / (classes - 1))
+    probabilities[np.arange(len(labels)), predicted] = 0.8
+    return features[..., None], probabilities, labels
+
+
+def test_neighbours_of_the_same_emotion_correct_the_odd_mistakes():
+    features, probabilities, labels = _clustered_speaker()
+    before = (probabilities.argmax(1) == labels).mean()
+    adapted = SpeakerAdaptation().apply(probabilities, features, np.zeros(len(labels)))
+    after = (adapted.argmax(1) == labels).mean()
+    assert before < 0.75
+    assert after > 0.95
+    np.testing.assert_allclose(adapted.sum(axis=1), 1.0, rtol=1e-5)
+    assert (adapted >= 0).all()
+
+
+def test_speakers_are_adapted_apart():
+    features, probabilities, _ = _clustered_speaker()
+    other_features, other_probabilities, _ = _clustered_speaker(seed=1)
+    adaptation = SpeakerAdaptation(neighbours=5)
+    alone = adaptation.apply(probabilities, features, np.zeros(len(features)))
+    together = adaptation.apply(
+        np.concatenate([probabilities, other_probabilities]),
+        np.concatenate([features, other_features]),
+        np.repeat(["a", "b"], [len(features), len(other_features)]),
+    )
+    np.testing.assert_allclose(together[: len(features)], alone, rtol=1e-5)
+
+
+def test_strength_zero_or_a_lone_clip_leaves_predictions_unchanged():
+    features, probabilities, _ = _clustered_speaker()
+    unchanged = SpeakerAdaptation(strength=0.0).apply(probabilities, features, np.zeros(90))
+    np.testing.assert_allclose(unchanged, probabilities, rtol=1e-6)
+    lone = SpeakerAdaptation().apply(probabilities, features, np.arange(90))
+    np.testing.assert_allclose(lone, probabilities, rtol=1e-6)
+    # Three clips: k is capped at the two others.
+    few = SpeakerAdaptation(neighbours=10).apply(probabilities[:3], features[:3], np.zeros(3))
+    assert not np.allclose(few, probabilities[:3])
+
+
+def test_the_closed_form_is_the_fixed_point_of_the_iteration():
+    features, probabilities, _ = _clustered_speaker(n_per_class=10)
+    graph = neighbour_graph(clip_summaries(features), neighbours=4)
+    np.testing.assert_allclose(graph.sum(axis=1), 1.0)
+    np.testing.assert_allclose(graph > 0, graph.T > 0)  # symmetric edges
+    assert np.diag(graph).max() == 0
+    iterated = probabilities.copy()
+    for _ in range(300):
+        iterated = 0.3 * probabilities + 0.7 * graph @ iterated
+    np.testing.assert_allclose(propagate(probabilities, graph, 0.7), iterated, rtol=1e-8)
+
+
+def test_clip_summaries_are_values_or_their_frame_mean_and_std():
+    vectors = np.arange(12.0).reshape(3, 4, 1)
+    np.testing.assert_array_equal(clip_summaries(vectors), vectors[..., 0])
+    frames = np.random.default_rng(0).normal(size=(3, 4, 5))
+    summary = clip_summaries(frames)
+    np.testing.assert_allclose(summary[:, :4], frames.mean(-1))
+    np.testing.assert_allclose(summary[:, 4:], frames.std(-1))
+    joined = clip_summaries({"b": vectors, "a": frames})
+    np.testing.assert_allclose(joined, np.concatenate([summary, vectors[..., 0]], axis=1))
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="neighbours"):
+        SpeakerAdaptation(neighbours=0)
+    with pytest.raises(ValueError, match="strength"):
+        SpeakerAdaptation(strength=1.0)
+    with pytest.raises(KserEvaluationError, match="4 predictions, 3 feature rows"):
+        SpeakerAdaptation().apply(np.ones((4, 2)) / 2, np.ones((3, 2, 1)), np.zeros(4))
+
+
+def test_a_bundle_keeps_its_adaptation_and_can_predict_without_it(tmp_path):
+    bundle = make_bundle()
+    bundle.info["speaker_adaptation"] = SpeakerAdaptation(neighbours=3).to_dict()
+    loaded = load_bundle(save_bundle(bundle, tmp_path / "bundle"))
+    assert loaded.speaker_adaptation == SpeakerAdaptation(neighbours=3)
+    plain = loaded.without_speaker_adaptation()
+    assert plain.speaker_adaptation is None and loaded.speaker_adaptation is not None
+    waves = np.random.default_rng(0).normal(size=(24, 16000)).astype(np.float32) * 0.1
+    features = loaded._extract(waves)
+    adapted, unadapted = loaded.predict_features(features), plain.predict_features(features)
+    assert not np.allclose(adapted, unadapted)
+    np.testing.assert_allclose(
+        adapted,
+        SpeakerAdaptation(neighbours=3).apply(
+            unadapted, loaded.normalizer.transform(features, np.zeros(24)), np.zeros(24)
+        ),
+        rtol=1e-4,
+        atol=1e-6,
+    )
+
+
+def test_a_bundle_with_an_unusable_adaptation_is_refused(tmp_path):
+    bundle = make_bundle()
+    bundle.info["speaker_adaptation"] = {"neighbours": 10, "strength": 2.0}
+    with pytest.raises(KserBundleError, match="speaker_adaptation.*strength"):
+        load_bundle(save_bundle(bundle, tmp_path / "bundle"))
