@@ -94,8 +94,7 @@ def _add_train_arguments(parser):
     parser.add_argument(
         "--speaker-adaptation",
         action=argparse.BooleanOptionalAction,
-        help="smooth each speaker's predictions over their similar clips "
-        "(default: on for functionals)",
+        help="smooth each test speaker's predictions over their similar clips (default: on)",
     )
     parser.add_argument("--seed", type=int, help="split and training seed")
     parser.add_argument(
@@ -114,6 +113,7 @@ def _add_train_arguments(parser):
 _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
+    "speaker_adaptation",
 )  # fmt: skip
 
 
@@ -133,7 +133,6 @@ def _experiment_config(args):
         model_params=_key_values(args.model_param, "--model-param"),
         class_weights=args.class_weights,
         refit=args.refit,
-        speaker_adaptation=args.speaker_adaptation,
         folds=args.fold,
     )
 
@@ -220,7 +219,7 @@ def _add_evaluate_arguments(parser):
         choices=("train", "val", "test"),
         help="score only the clips of this part of the bundle's split (default: every clip)",
     )
-    _add_no_adaptation_argument(parser)
+    _add_adaptation_argument(parser)
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
 
 
@@ -254,23 +253,29 @@ def _add_predict_arguments(parser):
         action="store_true",
         help="normalize each file as its own speaker (default: all files as one speaker)",
     )
-    _add_no_adaptation_argument(parser)
+    _add_adaptation_argument(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the predictions as JSON")
 
 
-def _add_no_adaptation_argument(parser):
+def _add_adaptation_argument(parser):
     parser.add_argument(
-        "--no-speaker-adaptation",
-        action="store_true",
-        help="predict every clip on its own even if the bundle adapts to each speaker",
+        "--speaker-adaptation",
+        action=argparse.BooleanOptionalAction,
+        help="smooth each speaker's predictions over their similar clips, or predict every "
+        "clip on its own (default: as the bundle was trained)",
     )
 
 
 def _loaded_bundle(args):
     from kser.training import load_bundle
+    from kser.training.speaker_adaptation import SpeakerAdaptation
 
     bundle = load_bundle(args.bundle)
-    return bundle.without_speaker_adaptation() if args.no_speaker_adaptation else bundle
+    if args.speaker_adaptation is None:
+        return bundle
+    if args.speaker_adaptation:
+        return bundle.with_speaker_adaptation(SpeakerAdaptation.suited_to(bundle.model))
+    return bundle.with_speaker_adaptation(None)
 
 
 def _run_predict(args):

@@ -22,6 +22,7 @@ from kser.models.weighted_ensemble import WeightedEnsemble
 from kser.training.bundle import Bundle, load_bundle
 from kser.training.cross_validation import split_is_complete
 from kser.training.run import ExperimentConfig, run_split
+from kser.training.speaker_adaptation import SpeakerAdaptation
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,8 @@ def ensemble_bundle(
         temperature: the combiner's temperature.
         info: extra facts for bundle.json.
 
-    The ensemble adapts to each speaker (`SpeakerAdaptation`) as its first
-    adapting member does, so that it is scored on the same terms as its members.
+    The ensemble adapts to each speaker (`SpeakerAdaptation`, on its inputs) when
+    any member does, so that it is scored on the same terms as its members.
     """
     extractors, normalizers, members, features = {}, {}, [], []
     first = next(iter(member_bundles.values()))
@@ -172,16 +173,14 @@ def ensemble_bundle(
     ensemble = WeightedEnsemble(members, features, normalization=normalization, l1=l1)
     ensemble.combiner.weight_logits.assign(np.asarray(weight_logits, dtype="float32"))
     ensemble.combiner.set_temperature(temperature)
-    return Bundle(
+    bundle = Bundle(
         model=ensemble,
         extractor=extractors,
         normalizer=normalizers,
         labels=first.labels,
         clip_seconds=first.clip_seconds,
-        info={"speaker_adaptation": _members_adaptation(member_bundles), **(info or {})},
+        info=dict(info or {}),
     )
-
-
-def _members_adaptation(member_bundles: dict) -> dict | None:
-    adapting = [b.speaker_adaptation for b in member_bundles.values() if b.speaker_adaptation]
-    return adapting[0].to_dict() if adapting else None
+    if any(member.speaker_adaptation for member in member_bundles.values()):
+        bundle = bundle.with_speaker_adaptation(SpeakerAdaptation.suited_to(ensemble))
+    return bundle

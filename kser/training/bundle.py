@@ -37,7 +37,7 @@ import soundfile
 from kser.data.audio import clip_samples, fix_length, load_waveform
 from kser.errors import KserBundleError, KserDataError, KserError
 from kser.paths import atomic_write_json
-from kser.training.speaker_adaptation import SpeakerAdaptation
+from kser.training.speaker_adaptation import EMBEDDING_LAYER, SpeakerAdaptation
 from kser.training.trainer import log_softmax
 
 BUNDLE_FORMAT = "kser-bundle/1"
@@ -128,9 +128,10 @@ class Bundle:
         values = self.info.get("speaker_adaptation")
         return None if values is None else SpeakerAdaptation.from_dict(values)
 
-    def without_speaker_adaptation(self) -> Bundle:
-        """The same bundle predicting every clip on its own."""
-        return replace(self, info={**self.info, "speaker_adaptation": None})
+    def with_speaker_adaptation(self, adaptation: SpeakerAdaptation | None) -> Bundle:
+        """The same bundle adapting as `adaptation` says (None: every clip on its own)."""
+        values = None if adaptation is None else adaptation.to_dict()
+        return replace(self, info={**self.info, "speaker_adaptation": values})
 
     def predict_features(self, features: np.ndarray, speakers=None) -> np.ndarray:
         """Class probabilities `(n, n_labels)` of raw features `(n, n_bins, n_frames)`.
@@ -146,11 +147,22 @@ class Bundle:
             self.normalizer,
             features,
         )
-        logits = self.model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
+        adaptation = self.speaker_adaptation
+        if adaptation is not None and adaptation.graph == "embedding":
+            # One pass for both: the logits layer's input and the logits.
+            model = keras.Model(
+                self.model.inputs,
+                [self.model.get_layer(EMBEDDING_LAYER).input, self.model.outputs[0]],
+            )
+            embedding, logits = model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
+            graph_features = keras.ops.convert_to_numpy(embedding)
+        else:
+            graph_features = normalized
+            logits = self.model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
         probabilities = np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
-        if self.speaker_adaptation is None:
+        if adaptation is None:
             return probabilities
-        return self.speaker_adaptation.apply(probabilities, normalized, speakers)
+        return adaptation.apply(probabilities, graph_features, speakers)
 
     def predict_waveforms(self, waveforms, speakers=None, per_window: bool = False):
         """Probabilities of each waveform (1-D, at `sample_rate`), as `(n, n_labels)`.
@@ -427,9 +439,14 @@ def load_bundle(path) -> Bundle:
             f"has features for {sorted(extractor)}"
         )
     try:
-        SpeakerAdaptation.from_dict(info.get("speaker_adaptation") or {})
+        adaptation = SpeakerAdaptation.from_dict(info.get("speaker_adaptation") or {})
     except (TypeError, ValueError) as error:
         raise KserBundleError(f"{directory}: unusable speaker_adaptation ({error})") from None
+    if adaptation.graph == "embedding" and EMBEDDING_LAYER not in {x.name for x in model.layers}:
+        raise KserBundleError(
+            f"{directory}: speaker adaptation on the embedding needs a layer named "
+            f"{EMBEDDING_LAYER!r}, which the model lacks"
+        )
     known = set(_REQUIRED_KEYS) | {"feature", "features"}
     extra = {key: value for key, value in info.items() if key not in known}
     return Bundle(

@@ -43,10 +43,6 @@ SEQUENCE_MODEL = "conv1d"
 # settle within 20.
 MODEL_EPOCHS = {"linear": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
-# Features whose bundles adapt to each speaker at prediction time by default
-# (`kser.training.speaker_adaptation`): one vector per clip, whose neighbours
-# among a speaker's clips share the emotion often enough to help.
-SPEAKER_ADAPTED_FEATURES = ("functionals",)
 
 
 def default_model(feature: str) -> str:
@@ -84,9 +80,9 @@ class ExperimentConfig:
     voice to learn from, which matters when a corpus has only a handful.
 
     `speaker_adaptation`: the bundle smooths each speaker's predictions over
-    that speaker's most similar clips (`SpeakerAdaptation`, no labels used);
-    None turns it on for `SPEAKER_ADAPTED_FEATURES`. The test report then
-    also gives the UAR without it (`uar_without_speaker_adaptation`).
+    that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
+    model; no labels used). The test report then also gives the UAR without
+    it (`uar_without_speaker_adaptation`).
     """
 
     protocol: str = "speaker"
@@ -108,15 +104,13 @@ class ExperimentConfig:
     class_weights: bool = False
     folds: list[str] | None = None
     refit: bool = False
-    speaker_adaptation: bool | None = None
+    speaker_adaptation: bool = True
 
     def __post_init__(self):
         if self.model is None:
             self.model = default_model(self.feature)
         if self.epochs is None:
             self.epochs = MODEL_EPOCHS.get(self.model, DEFAULT_EPOCHS)
-        if self.speaker_adaptation is None:
-            self.speaker_adaptation = self.feature in SPEAKER_ADAPTED_FEATURES
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"
@@ -290,7 +284,9 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                 },
                 "corpus": corpus.source,
                 "speaker_adaptation": (
-                    SpeakerAdaptation().to_dict() if config.speaker_adaptation else None
+                    SpeakerAdaptation.suited_to(model).to_dict()
+                    if config.speaker_adaptation
+                    else None
                 ),
             },
         )
@@ -342,7 +338,7 @@ def _unadapted_scores(bundle, corpus, rows, feature_set, seed) -> dict:
     """The test UAR of an adapting bundle without its speaker adaptation ({} for others)."""
     if bundle.speaker_adaptation is None:
         return {}
-    plain = bundle.without_speaker_adaptation()
+    plain = bundle.with_speaker_adaptation(None)
     return {
         "uar_without_speaker_adaptation": plain.evaluate(
             corpus, rows, feature_set=feature_set, seed=seed

@@ -10,15 +10,20 @@ consistency"):
     F = (1 - strength) * (I - strength * W)^-1 * P
 
 where P are the model's probabilities and W the row-normalised, symmetrised
-k-nearest-neighbour graph (cosine similarity of the clips' standardised
-summaries). Rows of F remain probability distributions. No label is used;
-a group of one clip is returned unchanged.
+k-nearest-neighbour graph of the clips (cosine similarity of standardised
+vectors). Rows of F remain probability distributions. No label is used; a
+group of one clip is returned unchanged.
 
-Measured on nEMO, leave-one-speaker-out, prosody-fusion model on functionals:
-UAR 0.572 -> 0.618 (every neighbours/strength pair in 5-20 x 0.5-0.9 gave
-0.600-0.622). On a mel AudioResNet the graph of frame-averaged log-mel
-misleads (seed-protocol accuracy 0.82 -> 0.74 at strength 0.8), so it is on by
-default only for one-vector-per-clip features (`ExperimentConfig`).
+The graph's vectors (`graph`) are the model's "input" (for one vector per
+clip, e.g. functionals) or its "embedding" (the input of its "logits" layer,
+for models over frames). Measured on nEMO, strength 0.8, 10 neighbours:
+- leave-one-speaker-out, prosody fusion on functionals: UAR 0.572 -> 0.618 on
+  its input (every setting in 5-20 neighbours x 0.5-0.9 strength: 0.600-0.622),
+  0.596 on its embedding (which is only its experts' log-probabilities);
+- leave-one-speaker-out, 1-D CNN on the stack: 0.439 -> 0.460 (embedding),
+  0.463 (frame mean and std of its input);
+- `seed` protocol, AudioResNet on mel: accuracy 0.821 -> 0.834 (embedding),
+  but 0.740 on frame mean and std of the log-mel input.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ import numpy as np
 
 from kser.errors import KserEvaluationError
 
+GRAPHS = ("input", "embedding")
+# The layer whose input is a kser model's embedding (`kser.models.blocks.logits_head`).
+EMBEDDING_LAYER = "logits"
+
 
 @dataclass(frozen=True)
 class SpeakerAdaptation:
@@ -36,10 +45,12 @@ class SpeakerAdaptation:
 
     `neighbours`: k of the k-nearest-neighbour graph. `strength`: in [0, 1),
     how far probabilities move towards the neighbours' (0: unchanged).
+    `graph`: which vectors of a clip the graph compares, one of `GRAPHS`.
     """
 
     neighbours: int = 10
     strength: float = 0.8
+    graph: str = "input"
 
     def __post_init__(self):
         if not isinstance(self.neighbours, int) or self.neighbours < 1:
@@ -48,6 +59,16 @@ class SpeakerAdaptation:
             )
         if not 0.0 <= self.strength < 1.0:
             raise ValueError(f"strength must be in [0, 1). Received: strength={self.strength!r}")
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}. Received: graph={self.graph!r}")
+
+    @classmethod
+    def suited_to(cls, model) -> SpeakerAdaptation:
+        """The measured choice for `model`: its embedding when it reads frames and has
+        a "logits" layer, else its input (one vector per clip, or an ensemble)."""
+        reads_frames = any(tensor.shape[-1] != 1 for tensor in model.inputs)
+        has_embedding = any(layer.name == EMBEDDING_LAYER for layer in model.layers)
+        return cls(graph="embedding" if reads_frames and has_embedding else "input")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,8 +78,8 @@ class SpeakerAdaptation:
         return cls(**values)
 
     def apply(self, probabilities, features, speakers) -> np.ndarray:
-        """Adapted `(n, classes)` probabilities; `features`: the model's `(n, ...)` inputs
-        (or a dict of them), `speakers`: one id per row, grouping rows for the graph."""
+        """Adapted `(n, classes)` probabilities; `features`: the clips' `(n, ...)` vectors
+        of `graph` (or a dict of inputs), `speakers`: one id per row, grouping rows."""
         probabilities = np.asarray(probabilities, dtype=np.float64)
         summaries = clip_summaries(features)
         speakers = np.asarray(speakers)
@@ -79,10 +100,12 @@ class SpeakerAdaptation:
 
 def clip_summaries(features) -> np.ndarray:
     """One vector per clip: `(n, bins, frames)` -> mean and standard deviation of each
-    bin over frames (just the values when there is one frame); inputs of a dict joined."""
+    bin over frames, `(n, values)` or `(n, bins, 1)` -> the values; a dict's joined."""
     if isinstance(features, dict):
         return np.concatenate([clip_summaries(features[key]) for key in sorted(features)], axis=1)
     features = np.asarray(features, dtype=np.float64)
+    if features.ndim == 2:
+        return features
     flat = features.reshape(len(features), -1, features.shape[-1])
     if flat.shape[-1] == 1:
         return flat[..., 0]

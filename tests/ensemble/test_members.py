@@ -67,13 +67,13 @@ def test_the_ensemble_bundle_saves_loads_and_predicts_like_any_bundle(tmp_path):
 
 def test_the_ensemble_adapts_to_each_speaker_as_its_members_do():
     adapting = member_bundle("mfcc", 1)
-    adapting.info["speaker_adaptation"] = SpeakerAdaptation(neighbours=4).to_dict()
+    adapting.info["speaker_adaptation"] = SpeakerAdaptation(graph="embedding").to_dict()
     bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": adapting})
-    assert bundle.speaker_adaptation == SpeakerAdaptation(neighbours=4)
+    assert bundle.speaker_adaptation == SpeakerAdaptation(graph="input")  # no one embedding
     waves = [tone(220.0 * (1 + i / 10), 1.0) for i in range(6)]
     assert not np.allclose(
         bundle.predict_waveforms(waves),
-        bundle.without_speaker_adaptation().predict_waveforms(waves),
+        bundle.with_speaker_adaptation(None).predict_waveforms(waves),
     )
 
 

@@ -20,8 +20,7 @@ def trained(tmp_path_factory):
     code = main(
         ["train", "--data", str(data), "--model", "cnn3", "--epochs", "1", "--batch-size", "8",
          "--no-mlflow", "--feature", "mel", "--feature-param", "n_mels=16",
-         "--model-param", f"width={TINY_CNN['width']}", "--speaker-adaptation",
-         "--out", str(out)]
+         "--model-param", f"width={TINY_CNN['width']}", "--out", str(out)]
     )  # fmt: skip
     assert code == 0
     return data, out
@@ -34,7 +33,8 @@ def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     assert description["feature"]["params"]["n_mels"] == 16
     assert description["model"] == {"name": "cnn3", "params": TINY_CNN}
     assert description["protocol"] == "speaker"
-    assert description["speaker_adaptation"] == {"neighbours": 10, "strength": 0.8}
+    adaptation = {"neighbours": 10, "strength": 0.8, "graph": "embedding"}
+    assert description["speaker_adaptation"] == adaptation
 
 
 def test_evaluate_prints_the_report_and_writes_json(trained, tmp_path, capsys):

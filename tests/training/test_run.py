@@ -47,9 +47,9 @@ def test_a_run_writes_its_report_and_split(tracked_run):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["uar"] == pytest.approx(outcome.evaluation.uar)
     assert metrics["metadata"]["best_epoch"] == outcome.splits[0].training.best_epoch
-    # Mel frames: no speaker adaptation unless asked for.
-    assert "uar_without_speaker_adaptation" not in metrics["metadata"]
-    assert load_bundle(run_dir).speaker_adaptation is None
+    # A CNN over mel frames adapts to each speaker on its embedding.
+    assert 0.0 <= metrics["metadata"]["uar_without_speaker_adaptation"] <= 1.0
+    assert load_bundle(run_dir).speaker_adaptation == SpeakerAdaptation(graph="embedding")
     split = json.loads((run_dir / "split.json").read_text())
     assert not set(split["test_speakers"]) & set(split["train_speakers"] + split["val_speakers"])
 
@@ -109,7 +109,6 @@ def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus
     assert ExperimentConfig(feature="prosody").model == "linear"
     mel = ExperimentConfig(feature="mel")
     assert (mel.model, mel.epochs) == ("conv1d", 20)  # frame sequences: the 1-D CNN
-    assert mel.speaker_adaptation is False
     # Each synthetic emotion has its own pitch: mel-band means and the pitch
     # statistics both tell them apart.
     config = ExperimentConfig(
@@ -130,7 +129,7 @@ def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus
     assert bundle.speaker_adaptation == SpeakerAdaptation()
     metadata = json.loads((tmp_path / "metrics.json").read_text())["metadata"]
     test_rows = bundle.split_rows(tiny_corpus, "test")
-    plain = bundle.without_speaker_adaptation().evaluate(tiny_corpus, test_rows)
+    plain = bundle.with_speaker_adaptation(None).evaluate(tiny_corpus, test_rows)
     assert metadata["uar_without_speaker_adaptation"] == pytest.approx(plain.uar)
     assert bundle.evaluate(tiny_corpus, test_rows).uar == pytest.approx(outcome.evaluation.uar)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 from kser.errors import KserBundleError, KserEvaluationError
+from kser.models import build_model
 from kser.training import load_bundle, save_bundle
 from kser.training.speaker_adaptation import (
     SpeakerAdaptation,
@@ -95,6 +97,8 @@ def test_bad_arguments_are_named():
         SpeakerAdaptation(neighbours=0)
     with pytest.raises(ValueError, match="strength"):
         SpeakerAdaptation(strength=1.0)
+    with pytest.raises(ValueError, match="graph"):
+        SpeakerAdaptation(graph="spectrogram")
     with pytest.raises(KserEvaluationError, match="4 predictions, 3 feature rows"):
         SpeakerAdaptation().apply(np.ones((4, 2)) / 2, np.ones((3, 2, 1)), np.zeros(4))
 
@@ -104,7 +108,7 @@ def test_a_bundle_keeps_its_adaptation_and_can_predict_without_it(tmp_path):
     bundle.info["speaker_adaptation"] = SpeakerAdaptation(neighbours=3).to_dict()
     loaded = load_bundle(save_bundle(bundle, tmp_path / "bundle"))
     assert loaded.speaker_adaptation == SpeakerAdaptation(neighbours=3)
-    plain = loaded.without_speaker_adaptation()
+    plain = loaded.with_speaker_adaptation(None)
     assert plain.speaker_adaptation is None and loaded.speaker_adaptation is not None
     waves = np.random.default_rng(0).normal(size=(24, 16000)).astype(np.float32) * 0.1
     features = loaded._extract(waves)
@@ -124,4 +128,41 @@ def test_a_bundle_with_an_unusable_adaptation_is_refused(tmp_path):
     bundle = make_bundle()
     bundle.info["speaker_adaptation"] = {"neighbours": 10, "strength": 2.0}
     with pytest.raises(KserBundleError, match="speaker_adaptation.*strength"):
+        load_bundle(save_bundle(bundle, tmp_path / "bundle"))
+
+
+def test_models_over_frames_compare_embeddings_and_vector_models_their_inputs():
+    frames = build_model("cnn3", (16, 20), num_classes=6, width=0.125)
+    assert SpeakerAdaptation.suited_to(frames).graph == "embedding"
+    vectors = build_model("linear", (40, 1), num_classes=6)
+    assert SpeakerAdaptation.suited_to(vectors).graph == "input"
+    # No "logits" layer to take an embedding from: the input.
+    inputs = keras.Input((16, 20))
+    unnamed = keras.Model(inputs, keras.layers.Dense(6)(keras.layers.Flatten()(inputs)))
+    assert SpeakerAdaptation.suited_to(unnamed).graph == "input"
+
+
+def test_an_embedding_graph_uses_the_input_of_the_logits_layer(tmp_path):
+    bundle = make_bundle()
+    adaptation = SpeakerAdaptation.suited_to(bundle.model)
+    bundle = load_bundle(save_bundle(bundle.with_speaker_adaptation(adaptation), tmp_path / "b"))
+    assert bundle.speaker_adaptation.graph == "embedding"
+    waves = np.random.default_rng(1).normal(size=(24, 16000)).astype(np.float32) * 0.1
+    features = bundle._extract(waves)
+    normalized = bundle.normalizer.transform(features, np.zeros(24))
+    embedding = keras.Model(bundle.model.inputs, bundle.model.get_layer("logits").input)
+    expected = adaptation.apply(
+        bundle.with_speaker_adaptation(None).predict_features(features),
+        embedding.predict(normalized, verbose=0),
+        np.zeros(24),
+    )
+    np.testing.assert_allclose(bundle.predict_features(features), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_an_embedding_graph_without_a_logits_layer_is_refused(tmp_path):
+    bundle = make_bundle()
+    inputs = keras.Input(bundle.model.inputs[0].shape[1:])
+    bundle.model = keras.Model(inputs, keras.layers.Dense(6)(keras.layers.Flatten()(inputs)))
+    bundle.info["speaker_adaptation"] = SpeakerAdaptation(graph="embedding").to_dict()
+    with pytest.raises(KserBundleError, match="layer named 'logits'"):
         load_bundle(save_bundle(bundle, tmp_path / "bundle"))
