@@ -72,7 +72,9 @@ from kser.training import ExperimentConfig, default_model
 # against 0.504 for that member (+0.024); with prosody fusion, 0.568 against
 # 0.572: the tuner gives the CNNs 0.01-0.10 of the weight and they no longer
 # add. CNNs on mfcc or hpss added nothing either. Adapted to each speaker (as
-# the functionals member is by default), the ensemble gave 0.616 against 0.618.
+# the functionals member is by default), the ensemble gave 0.616 against 0.618;
+# the two experts as separate members (functionals:linear, prosody, stack, cqt)
+# 0.594 against 0.581 for their best.
 DEFAULT_MEMBERS = ("functionals", "stack", "cqt")
 N_FOLDS = 5
 MAX_TRIALS = 30
