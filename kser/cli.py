@@ -91,11 +91,7 @@ def _add_train_arguments(parser):
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
     )
-    parser.add_argument(
-        "--speaker-adaptation",
-        action=argparse.BooleanOptionalAction,
-        help="smooth each test speaker's predictions over their similar clips (default: on)",
-    )
+    _add_adaptation_argument(parser, default="on")
     parser.add_argument("--seed", type=int, help="split and training seed")
     parser.add_argument(
         "--feature-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. n_mels=128"
@@ -219,7 +215,7 @@ def _add_evaluate_arguments(parser):
         choices=("train", "val", "test"),
         help="score only the clips of this part of the bundle's split (default: every clip)",
     )
-    _add_adaptation_argument(parser)
+    _add_adaptation_argument(parser, default="as the bundle was trained")
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
 
 
@@ -253,16 +249,16 @@ def _add_predict_arguments(parser):
         action="store_true",
         help="normalize each file as its own speaker (default: all files as one speaker)",
     )
-    _add_adaptation_argument(parser)
+    _add_adaptation_argument(parser, default="as the bundle was trained")
     parser.add_argument("--json", metavar="FILE", help="also write the predictions as JSON")
 
 
-def _add_adaptation_argument(parser):
+def _add_adaptation_argument(parser, default: str):
     parser.add_argument(
         "--speaker-adaptation",
         action=argparse.BooleanOptionalAction,
         help="smooth each speaker's predictions over their similar clips, or predict every "
-        "clip on its own (default: as the bundle was trained)",
+        f"clip on its own (default: {default})",
     )
 
 

@@ -96,7 +96,7 @@ class SpeakerAdaptation:
             if rows.sum() > 1:
                 graph = neighbour_graph(summaries[rows], self.neighbours)
                 adapted[rows] = propagate(probabilities[rows], graph, self.strength)
-        return adapted.astype(np.float32)
+        return adapted
 
 
 def clip_summaries(features) -> np.ndarray:
