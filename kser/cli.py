@@ -87,6 +87,12 @@ def _add_train_arguments(parser):
     )
     parser.add_argument("--class-weights", action="store_true", help="inverse-frequency loss")
     parser.add_argument(
+        "--mixup",
+        type=float,
+        metavar="ALPHA",
+        help="blend training clips and labels, weights ~ Beta(ALPHA, ALPHA) (default: 0, off)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
@@ -109,7 +115,7 @@ def _add_train_arguments(parser):
 _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
-    "speaker_adaptation",
+    "speaker_adaptation", "mixup",
 )  # fmt: skip
 
 

@@ -26,12 +26,18 @@ import numpy as np
 import tensorflow as tf
 
 from kser.augment import apply_augmentation, build_augmentation, build_waveform_augmentation
+from kser.augment.mixup import mix_batches
 from kser.data.audio import clip_samples, load_clip
 from kser.features.normalization import STD_FLOOR, Normalizer
 
 
-def training_batches(feature_set, rows, labels, extractor, normalizer, config) -> tf.data.Dataset:
+def training_batches(
+    feature_set, rows, labels, extractor, normalizer, config, *, num_classes: int
+) -> tf.data.Dataset:
     """Shuffled, augmented `(features, label)` batches of the training clips at `rows`.
+
+    With `config.mixup` the batches are then blended (`kser.augment.mixup`) and
+    carry soft label rows of `num_classes` instead of class indices.
 
     Args:
         feature_set: the cached features of the corpus (`kser.features.FeatureSet`).
@@ -40,7 +46,8 @@ def training_batches(feature_set, rows, labels, extractor, normalizer, config) -
         extractor: the feature extractor `feature_set` was computed with.
         normalizer: fitted on the training split (`feature_set.fit_normalizer`).
         config: an `ExperimentConfig` (batch size, seed, clip length, `augment`,
-            `waveform_augment`).
+            `waveform_augment`, `mixup`).
+        num_classes: the corpus's number of labels.
     """
     if config.waveform_augment == "none":
         batches = feature_set.dataset(
@@ -69,10 +76,14 @@ def training_batches(feature_set, rows, labels, extractor, normalizer, config) -
         )
     # Checked here rather than by the factory: "none" must work for inputs without a
     # feature family (the raw waveform, stacked representations).
-    if config.augment == "none":
-        return batches
-    augmentation = build_augmentation(config.feature, config.augment, seed=config.seed)
-    return apply_augmentation(batches, augmentation, training=True)
+    if config.augment != "none":
+        augmentation = build_augmentation(config.feature, config.augment, seed=config.seed)
+        batches = apply_augmentation(batches, augmentation, training=True)
+    if config.mixup:
+        batches = mix_batches(
+            batches, alpha=config.mixup, num_classes=num_classes, seed=config.seed
+        )
+    return batches
 
 
 def augmented_waveform_batches(

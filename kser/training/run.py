@@ -79,6 +79,10 @@ class ExperimentConfig:
     epochs and keep it (with normalization statistics of both): one more
     voice to learn from, which matters when a corpus has only a handful.
 
+    `mixup`: the Beta(alpha, alpha) parameter of mixup on training batches
+    (`kser.augment.mixup`; 0: none), after `augment`. A regulariser for
+    models that memorise their training clips, such as the full-width ResNet.
+
     `speaker_adaptation`: the bundle smooths each speaker's predictions over
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
     model; no labels used). The test report then also gives the UAR without
@@ -105,8 +109,11 @@ class ExperimentConfig:
     folds: list[str] | None = None
     refit: bool = False
     speaker_adaptation: bool = True
+    mixup: float = 0.0
 
     def __post_init__(self):
+        if not self.mixup >= 0:
+            raise ValueError(f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}")
         if self.model is None:
             self.model = default_model(self.feature)
         if self.epochs is None:
@@ -220,7 +227,15 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     write_split(split, corpus, split_dir)
     labels = corpus.label_indices
     normalizer = feature_set.fit_normalizer(config.normalization, split.train)
-    train_data = training_batches(feature_set, split.train, labels, extractor, normalizer, config)
+    train_data = training_batches(
+        feature_set,
+        split.train,
+        labels,
+        extractor,
+        normalizer,
+        config,
+        num_classes=len(corpus.labels),
+    )
     val_data = feature_set.dataset(
         split.val, labels, batch_size=config.batch_size, normalizer=normalizer
     )
@@ -277,6 +292,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                     "batch_size": config.batch_size,
                     "augment": config.augment,
                     "waveform_augment": config.waveform_augment,
+                    "mixup": config.mixup,
                     "best_epoch": training.best_epoch,
                     "best_val_uar": training.best_val_uar,
                     "epochs_run": training.epochs_run,
@@ -365,7 +381,9 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
     labels = corpus.label_indices
     seed_everything(config.seed)
     normalizer = feature_set.fit_normalizer(config.normalization, rows)
-    data = training_batches(feature_set, rows, labels, extractor, normalizer, config)
+    data = training_batches(
+        feature_set, rows, labels, extractor, normalizer, config, num_classes=len(corpus.labels)
+    )
     model = _build(config, feature_set, corpus)
     if verbose:
         print(

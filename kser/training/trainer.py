@@ -80,7 +80,9 @@ def train(
     Args:
         model: an uncompiled Keras model mapping features to logits.
         train_data: batches of `(features, labels)`, e.g. a `tf.data.Dataset`;
-            shuffle it yourself (seeded). For `schedule="cosine"` its length
+            shuffle it yourself (seeded). Labels are class indices, or rows of
+            class probabilities (a `tf.data.Dataset` of soft labels, as mixup
+            makes them). For `schedule="cosine"` its length
             must be known.
         val_data: batches of `(features, labels)` from speakers that are in
             neither the training nor the test set. Scored once per epoch.
@@ -116,10 +118,16 @@ def train(
         )
     else:
         rate = learning_rate
+    if _soft_labels(train_data):
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+        training_accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        training_accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=rate, weight_decay=weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss=loss,
+        metrics=[training_accuracy],
     )
     if val_data is None:
         selector = LastEpochCheckpoint(checkpoint_dir)
@@ -173,6 +181,12 @@ def train(
             "seed": seed,
         },
     )
+
+
+def _soft_labels(train_data) -> bool:
+    """Whether a dataset's labels are probability rows `(batch, classes)`, not indices."""
+    spec = getattr(train_data, "element_spec", None)
+    return isinstance(spec, tuple) and len(spec) > 1 and spec[1].shape.rank == 2
 
 
 class ValidationMetrics(keras.callbacks.Callback):

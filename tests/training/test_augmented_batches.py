@@ -96,3 +96,29 @@ def test_only_training_clips_are_augmented_at_either_level(distinct_corpus, tmp_
     assert not set(augmented_waves) & (clips["val"] | clips["test"])
     assert sum(augmented_features) == config.epochs * len(split.train)
     assert outcome.evaluation.n == len(split.test)
+
+
+def test_mixup_turns_training_batches_into_blends_with_soft_labels(distinct_corpus):
+    split = make_splits(distinct_corpus, "speaker")[0]
+    extractor = features.get("mel", n_mels=16)
+    feature_set = extract_features(
+        distinct_corpus.manifest, extractor, clip_seconds=0.5, progress=False
+    )
+    normalizer = feature_set.fit_normalizer("speaker+global", split.train)
+    labels, n_classes = distinct_corpus.label_indices, len(distinct_corpus.labels)
+
+    def batches(config):
+        return augmented_batches.training_batches(
+            feature_set, split.train, labels, extractor, normalizer, config, num_classes=n_classes
+        ).as_numpy_iterator()
+
+    pairs = list(zip(batches(CONFIG), batches(dataclasses.replace(CONFIG, mixup=1.0)), strict=True))
+    shares = []
+    for (clean_x, clean_y), (mixed_x, soft) in pairs:
+        assert mixed_x.shape == clean_x.shape
+        assert soft.shape == (len(clean_y), n_classes)
+        # Same clips in the same order, each keeping the larger share of its blend.
+        np.testing.assert_array_equal(soft.argmax(axis=1), clean_y)
+        shares += list(soft.max(axis=1))
+        assert not np.allclose(mixed_x, clean_x)
+    assert min(shares) < 0.9

@@ -104,3 +104,12 @@ def test_evaluate_refuses_a_corpus_with_emotions_the_bundle_does_not_know(
     (tmp_path / "other.csv").write_text("path,label,speaker\na.wav,boredom,S1\n")
     assert main(["evaluate", str(out), "--data", str(tmp_path / "other.csv")]) == 2
     assert "boredom" in capsys.readouterr().err
+
+
+def test_train_options_reach_the_experiment_config():
+    from kser.cli import _experiment_config, build_parser
+
+    args = build_parser().parse_args(["train", "--mixup", "0.3", "--refit", "--epochs", "7"])
+    config = _experiment_config(args)
+    assert (config.mixup, config.refit, config.epochs) == (0.3, True, 7)
+    assert _experiment_config(build_parser().parse_args(["train"])).mixup == 0.0

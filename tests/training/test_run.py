@@ -157,3 +157,15 @@ def test_refit_retrains_on_train_and_val_for_the_chosen_epochs(tmp_path):
     assert not np.allclose(bundle.normalizer.mean, plain.normalizer.mean, atol=0.1)
     # Same test clips, another model.
     assert refit.evaluation.n == selected.evaluation.n
+
+
+def test_mixup_is_configured_checked_and_recorded(tiny_corpus, tmp_path):
+    with pytest.raises(ValueError, match="mixup"):
+        ExperimentConfig(mixup=-0.5)
+    outcome = run_experiment(
+        tiny_corpus, dataclasses.replace(TINY, mixup=0.4), tmp_path / "run", verbose=0
+    )
+    bundle = load_bundle(outcome.run_dir)
+    assert bundle.info["training"]["mixup"] == 0.4
+    # Test clips are scored as they are: every one gets a prediction.
+    assert outcome.evaluation.n == len(bundle.split_rows(tiny_corpus, "test"))
