@@ -13,7 +13,8 @@ The study's own setting, the speaker-dependent `seed` split at full width, is
 `kser train --protocol seed --model audio_resnet --feature mel --model-param
 width=1.0 --epochs 40 --patience 40 --weight-decay 0.05 --augment
 frequency_mask,time_mask,noise,time_shift`: test accuracy 0.912 (48 min on 2
-CPU cores), against 0.821 with this file's weight decay (1e-4) and SpecAugment.
+CPU cores), against 0.821 with the default weight decay (1e-4) and SpecAugment
+(`--augment default`).
 
 Writes `runs/resnet_mel-<time>/` (or `--out`): report.md/.html, metrics.json,
 confusion.png, predictions.csv and `bundle/` (for `kser evaluate|predict`);

@@ -129,14 +129,17 @@ def _experiment_config(args):
     given = {
         name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
     }
-    return ExperimentConfig(
-        **given,
-        feature_params=_key_values(args.feature_param, "--feature-param"),
-        model_params=_key_values(args.model_param, "--model-param"),
-        class_weights=args.class_weights,
-        refit=args.refit,
-        folds=args.fold,
-    )
+    try:
+        return ExperimentConfig(
+            **given,
+            feature_params=_key_values(args.feature_param, "--feature-param"),
+            model_params=_key_values(args.model_param, "--model-param"),
+            class_weights=args.class_weights,
+            refit=args.refit,
+            folds=args.fold,
+        )
+    except ValueError as error:  # the config's own checks, e.g. a negative --mixup
+        raise KserError(str(error)) from None
 
 
 def _run_train(args):

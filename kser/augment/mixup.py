@@ -8,6 +8,9 @@ one-hot labels, with `w ~ Beta(alpha, alpha)` drawn per example. A network
 that must answer "70 % anger, 30 % sadness" for such a blend cannot simply
 memorise its training clips, which is what a full-width ResNet does on a few
 thousand nEMO clips (training accuracy 0.99 against 0.85 on validation).
+Measured there (`seed` protocol, 40 epochs), alpha 0.4 slowed learning more
+than it regularised (val UAR 0.815 against 0.848); stronger weight decay was
+the better cure, so `kser train` leaves mixup off unless `--mixup` is given.
 
 `w` is folded to `max(w, 1 - w)`, so every blend keeps most of its own clip
 and the argmax of its label stays its own class (up to ties): class weights,

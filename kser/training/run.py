@@ -80,8 +80,9 @@ class ExperimentConfig:
     voice to learn from, which matters when a corpus has only a handful.
 
     `mixup`: the Beta(alpha, alpha) parameter of mixup on training batches
-    (`kser.augment.mixup`; 0: none), after `augment`. A regulariser for
-    models that memorise their training clips, such as the full-width ResNet.
+    (`kser.augment.mixup`; 0: none), after `augment`. Off by default: on the
+    full-width ResNet (`seed` protocol) 0.4 gave val UAR 0.815 in 39 epochs
+    against 0.848 without; weight decay 0.05 did better (0.904).
 
     `speaker_adaptation`: the bundle smooths each speaker's predictions over
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the

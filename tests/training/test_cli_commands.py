@@ -113,3 +113,10 @@ def test_train_options_reach_the_experiment_config():
     config = _experiment_config(args)
     assert (config.mixup, config.refit, config.epochs) == (0.3, True, 7)
     assert _experiment_config(build_parser().parse_args(["train"])).mixup == 0.0
+
+
+def test_a_bad_train_option_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--mixup", "-1", "--no-mlflow", "--out", str(out)]) == 2
+    assert "mixup must be 0 (off) or positive" in capsys.readouterr().err
+    assert not out.exists()
