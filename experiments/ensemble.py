@@ -64,18 +64,17 @@ from kser.paths import atomic_write_json
 from kser.training import ExperimentConfig, default_model
 
 # Members are "feature" (with its usual model, or `--model`) or "feature:model".
-# kser's best single model (prosody fusion on utterance functionals), the 1-D
-# CNN over the frames of the default stack, whose mistakes differ from a
-# functionals model's, and the 1-D CNN on the constant-Q spectrum (finer
-# low-frequency resolution). Measured on nEMO (7 speakers, cross-fitted LOSO):
-# with the linear functionals model as the first member, ensemble UAR 0.528
-# against 0.504 for that member (+0.024); with prosody fusion, 0.568 against
-# 0.572: the tuner gives the CNNs 0.01-0.10 of the weight and they no longer
-# add. CNNs on mfcc or hpss added nothing either. Adapted to each speaker (as
-# the functionals member is by default), the ensemble gave 0.616 against 0.618;
-# the two experts as separate members (functionals:linear, prosody, stack, cqt)
-# 0.594 against 0.581 for their best.
-DEFAULT_MEMBERS = ("functionals", "stack", "cqt")
+# kser's best single model (prosody fusion on utterance functionals), an RBF
+# kernel classifier on the 19 prosodic values alone (its mistakes differ from
+# the fusion model's MLP on them), and the 1-D CNN over the frames of the
+# default stack. Measured on nEMO (7 speakers, cross-fitted LOSO, adapted to
+# each speaker): UAR 0.638 against 0.618 for prosody fusion (kernel weight
+# 0.28-0.50, stack 0.04-0.09); gains on 5 of 7 speakers (SM0 +0.07, EB0 +0.07),
+# MP0 -0.07. Before the kernel member: fusion, stack and cqt CNNs 0.616 (the
+# CNNs got 0.01-0.10 of the weight and added nothing); the two experts as
+# separate members (functionals:linear, prosody, stack, cqt) 0.594 against
+# 0.581 for their best; CNNs on mfcc or hpss added nothing either.
+DEFAULT_MEMBERS = ("functionals", "prosody:kernel", "stack")
 N_FOLDS = 5
 MAX_TRIALS = 30
 # Each member is `kser train`'s recipe for its feature (a functionals model: seconds

@@ -1,4 +1,4 @@
-"""kser's architectures: seven backend-agnostic Keras 3 classifiers.
+"""kser's architectures: eight backend-agnostic Keras 3 classifiers.
 
 Every model maps one input feature to **logits** (a dense layer named
 "logits", no softmax): train with
@@ -17,6 +17,9 @@ named layers, so the feature pipeline's arrays go in as they are:
 - `parallel_conv_bilstm`: `(n_features, n_frames)` frame-level descriptors.
 - `linear`: any fixed shape, flattened: logistic regression, e.g. on utterance
   functionals `(n_values, 1)` (an ensemble member unlike the CNNs).
+- `kernel`: any fixed shape, flattened: RBF-kernel logistic regression through
+  random Fourier features, e.g. on the 19 prosodic values (an ensemble member
+  unlike prosody fusion).
 - `prosody_fusion`: utterance functionals whose last values are prosodic: a
   linear expert on the rest and an MLP on those, fused (kser's default).
 
@@ -31,6 +34,7 @@ from kser.errors import KserModelError
 from kser.models.audio_resnet import AudioResNet
 from kser.models.cnn3 import CNN3
 from kser.models.conv1d_net import Conv1DNet
+from kser.models.kernel import KernelClassifier
 from kser.models.linear import LinearClassifier
 from kser.models.parallel_conv_bilstm import ParallelConvBiLSTM
 from kser.models.prosody_fusion import ProsodyFusionClassifier
@@ -44,6 +48,7 @@ MODELS = {
     "conv1d": Conv1DNet,
     "parallel_conv_bilstm": ParallelConvBiLSTM,
     "linear": LinearClassifier,
+    "kernel": KernelClassifier,
     "prosody_fusion": ProsodyFusionClassifier,
 }
 
@@ -70,6 +75,7 @@ __all__ = [
     "VGG16",
     "AudioResNet",
     "Conv1DNet",
+    "KernelClassifier",
     "LinearClassifier",
     "ParallelConvBiLSTM",
     "ProsodyFusionClassifier",

@@ -53,6 +53,13 @@ def check_non_negative(name, value):
     return float(value)
 
 
+def check_positive(name, value):
+    """A finite number > 0 (e.g. a kernel width)."""
+    if not _is_number(value) or not 0 < value < math.inf:
+        raise KserModelError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
+    return float(value)
+
+
 def check_fraction(name, value):
     """A number strictly between 0 and 1 (e.g. a mixing weight)."""
     if not _is_number(value) or not 0 < value < 1:

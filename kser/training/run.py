@@ -41,7 +41,7 @@ SEQUENCE_MODEL = "conv1d"
 # epochs at the shared learning rate (leave-one-speaker-out UAR of the linear
 # one on all-frame functionals: 0.472 at 20, 0.485 at 40 and 60); the CNNs
 # settle within 20.
-MODEL_EPOCHS = {"linear": 40, "prosody_fusion": 40}
+MODEL_EPOCHS = {"linear": 40, "kernel": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
 
 

@@ -29,6 +29,7 @@ TINY_CASES = (
         {"conv_filters": (8, 16), "lstm_units": 8, "dense_units": (16,)},
     ),
     ("linear_functionals", "linear", (40, 1), {}),
+    ("kernel_prosody", "kernel", (19, 1), {"features": 32}),
     ("prosody_fusion", "prosody_fusion", (40, 1), {"prosody_values": 5, "hidden_units": 8}),
 )
 CASE_IDS = [case[0] for case in TINY_CASES]

@@ -1,4 +1,4 @@
-"""The seven architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
+"""The eight architectures under TensorFlow, in-process; torch runs in test_models_torch.py."""
 
 import keras
 import numpy as np
@@ -10,6 +10,7 @@ from kser.models import (
     VGG16,
     AudioResNet,
     Conv1DNet,
+    KernelClassifier,
     LinearClassifier,
     ParallelConvBiLSTM,
     ProsodyFusionClassifier,
@@ -51,6 +52,7 @@ def test_registry_builds_every_named_model_with_its_class():
         "conv1d": Conv1DNet,
         "parallel_conv_bilstm": ParallelConvBiLSTM,
         "linear": LinearClassifier,
+        "kernel": KernelClassifier,
         "prosody_fusion": ProsodyFusionClassifier,
     }
     assert set(model_names()) == set(expected)
@@ -61,6 +63,7 @@ def test_registry_builds_every_named_model_with_its_class():
         ("conv1d", (400,), {}),
         ("parallel_conv_bilstm", (2, 24), {"lstm_units": 4}),
         ("linear", (40, 1), {}),
+        ("kernel", (19, 1), {}),
         ("prosody_fusion", (40, 1), {}),
     ]:
         model = build_model(name, shape, num_classes=4, **kwargs)
@@ -153,6 +156,63 @@ def test_linear_classifier_is_logistic_regression_with_its_l2_penalty():
 def test_linear_classifier_rejects_bad_arguments(kwargs, message):
     with pytest.raises(KserModelError, match=message):
         LinearClassifier(**kwargs)
+
+
+def test_kernel_classifier_features_approximate_the_rbf_kernel():
+    model = build_model("kernel", (8, 1), num_classes=3, features=20000, gamma=0.1)
+    x = np.random.default_rng(0).standard_normal((6, 8, 1)).astype("float32")
+    fourier = keras.Model(model.input, model.get_layer("fourier_features").output)
+    phi = predict(fourier, x)
+    distances = ((x[:, None, :, 0] - x[None, :, :, 0]) ** 2).sum(axis=-1)
+    np.testing.assert_allclose(phi @ phi.T, np.exp(-0.1 * distances), atol=0.03)
+    # The default width suits standardised values: 1 / n_values.
+    assert build_model("kernel", (19, 1)).gamma == 1 / 19
+
+
+def test_kernel_classifier_trains_only_its_logits_and_its_map_is_fixed():
+    first, second = (build_model("kernel", (5, 1), num_classes=3, l2=0.5) for _ in range(2))
+    assert [w.name for w in first.trainable_weights] == ["kernel", "bias"]
+    assert first.trainable_weights[0].path.startswith("logits")
+    # The same map on every build, so a model rebuilt from its config reads the same.
+    maps = [model.get_layer("random_projection").weights for model in (first, second)]
+    for a, b in zip(*maps, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    kernel = keras.ops.convert_to_numpy(first.get_layer("logits").weights[0])
+    penalty = keras.ops.convert_to_numpy(first.losses[0])
+    np.testing.assert_allclose(penalty, 0.5 * np.sum(kernel**2), rtol=1e-5)
+
+
+def test_kernel_classifier_separates_classes_a_linear_one_cannot():
+    # Inside vs outside a circle: no line separates them, an RBF kernel does.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.5, 1.5, (600, 2, 1)).astype("float32")
+    y = (np.hypot(x[:, 0, 0], x[:, 1, 0]) < 1.0).astype("int32")
+    accuracies = {}
+    for name in ("kernel", "linear"):
+        keras.utils.set_random_seed(0)
+        model = build_model(name, (2, 1), num_classes=2, l2=1e-4)
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.02),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.fit(x[:400], y[:400], epochs=40, batch_size=32, verbose=0)
+        accuracies[name] = np.mean(predict(model, x[400:]).argmax(axis=1) == y[400:])
+    assert accuracies["kernel"] >= 0.9
+    assert accuracies["linear"] <= 0.75
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_shape": (19, None)}, "input_shape.*positive integers"),
+        ({"input_shape": (19, 1), "features": 0}, "features"),
+        ({"input_shape": (19, 1), "gamma": 0.0}, "gamma"),
+        ({"input_shape": (19, 1), "l2": -1.0}, "l2"),
+    ],
+)
+def test_kernel_classifier_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(KserModelError, match=message):
+        KernelClassifier(**kwargs)
 
 
 def test_prosody_fusion_is_a_weighted_product_of_a_linear_and_a_prosodic_expert():
