@@ -145,3 +145,14 @@ def test_members_may_pair_a_feature_with_another_model():
     assert [member.feature for member in members] == ["functionals", "mel", "mel"]
     assert all(member.config.model_params == {} for member in members)
     assert [member.config.epochs for member in members] == [40, 20, 20]
+
+
+def test_default_members_pair_prosody_fusion_with_a_kernel_model_on_the_prosodic_values():
+    members, _ = experiment.configure(experiment.build_parser().parse_args([]))
+    assert [member.name for member in members] == [
+        "functionals_prosody_fusion",
+        "prosody_kernel",
+        "stack_conv1d",
+    ]
+    # The kernel model trains as long as the other functionals models.
+    assert [member.config.epochs for member in members] == [40, 40, 20]
