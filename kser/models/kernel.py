@@ -29,8 +29,9 @@ class KernelClassifier(KserModel):
     differ from the prosody fusion model's (whose prosodic expert is an MLP),
     which is what an ensemble member needs. On nEMO, leave-one-speaker-out
     (`kser train --protocol loso --feature prosody --model kernel`): UAR 0.508
-    alone; blended about half and half with prosody fusion (`experiments.ensemble`)
-    it lifts the fusion model's weakest speakers.
+    alone (0.496 with the default speaker adaptation on its input); blended
+    about half and half with prosody fusion (`experiments.ensemble`), it lifts
+    the fusion model's weakest speakers.
 
     Args:
         input_shape: the fixed input shape, e.g. `(n_values, 1)`.

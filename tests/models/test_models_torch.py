@@ -1,7 +1,7 @@
-"""The five architectures under torch, and TensorFlow-saved models loaded under torch.
+"""Every architecture under torch, and TensorFlow-saved models loaded under torch.
 
 KERAS_BACKEND is read when keras is imported, so torch runs in one
-subprocess for all models (one import instead of five).
+subprocess for all models (one import instead of one per model).
 """
 
 import os
