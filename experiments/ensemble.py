@@ -22,7 +22,9 @@ speaker, 4 training speakers; for the default, loso, see below):
 3. Tuning: KerasTuner's Bayesian optimisation searches how the weights are
    learned (softmax or non-negative weights, L1, learning rate, steps),
    scoring each trial by the UAR of predictions that neither the members nor
-   the weights were fitted on. The temperature is then fitted by NLL.
+   the weights were fitted on, adapted to each speaker as the ensemble bundle
+   will adapt them (on the members' graph vectors, from the same
+   out-of-fold models). The temperature is then fitted by NLL.
 4. Final members: each feature's CNN trained on the 4 training speakers with
    checkpoints selected on the validation speaker (the single-feature
    baselines), joined by the tuned combiner into one `WeightedEnsemble`.
@@ -149,6 +151,7 @@ def run_split(corpus, split, members, extractors, feature_sets, directory, setti
     stacked = out_of_fold_logits(
         corpus, members, folds, extractors, feature_sets, directory, verbose
     )
+    stacked = with_adaptation_graph(stacked, members, feature_sets, directory)
     finals = {}
     for member in members:
         if verbose:
@@ -185,6 +188,17 @@ def out_of_fold_logits(corpus, members, folds, extractors, feature_sets, directo
     return out_of_fold.stacked([member.name for member in members])
 
 
+def with_adaptation_graph(stacked, members, feature_sets, directory):
+    """`stacked` with the out-of-fold graph vectors its ensemble adapts on, if its members
+    adapt to each speaker (then the tuner scores adapted predictions); else as it is."""
+    from kser.ensemble.members import out_of_fold_graph
+
+    if not any(member.config.speaker_adaptation for member in members):
+        return stacked
+    graph = out_of_fold_graph(stacked, members, feature_sets, directory / "members")
+    return dataclasses.replace(stacked, graph=graph)
+
+
 def run_cross_fitted(
     corpus, splits, outer_splits, members, extractors, feature_sets, run_dir, settings
 ):
@@ -207,6 +221,7 @@ def run_cross_fitted(
     stacked = out_of_fold_logits(
         corpus, members, folds, extractors, feature_sets, run_dir, settings["verbose"]
     )
+    stacked = with_adaptation_graph(stacked, members, feature_sets, run_dir)
     summaries = []
     for split in outer_splits:
         finals = {
@@ -248,21 +263,28 @@ def join_members(corpus, stacked, finals, directory, settings):
     Returns the bundle and what the development (out-of-fold) data says about it.
     """
     from kser.ensemble import (
+        AdaptedUar,
         combined_logits,
         fit_combiner,
         fit_temperature,
         tune_combiner,
         uar_of_logits,
     )
-    from kser.ensemble.members import ensemble_bundle
+    from kser.ensemble.members import ENSEMBLE_ADAPTATION, ensemble_bundle
 
     labels = np.asarray(corpus.label_indices)[stacked.rows]
+    # Scored as the bundle will predict: adapted to each speaker when its members adapt.
+    score = uar_of_logits
+    if stacked.graph is not None:
+        speakers = corpus.manifest["speaker"].astype(str).to_numpy()[stacked.rows]
+        score = AdaptedUar(ENSEMBLE_ADAPTATION, stacked.graph, speakers)
     tuned = tune_combiner(
         stacked,
         labels,
         directory / "tuner",
         max_trials=settings["max_trials"],
         seed=settings["seed"],
+        score=score,
     )
     combiner = fit_combiner(stacked.logits, labels, **tuned.arguments)
     # The members' logits are out of fold; the combiner's K weights barely overfit thousands
@@ -282,10 +304,11 @@ def join_members(corpus, stacked, finals, directory, settings):
     )
     development = {
         "n_clips": int(len(stacked.rows)),
+        # Each member scored as the tuner scores the ensemble (adapted on the same graph).
         "member_uar": {
-            name: uar_of_logits(stacked.logits[:, k], labels)
-            for k, name in enumerate(stacked.members)
+            name: score(stacked.logits[:, k], labels) for k, name in enumerate(stacked.members)
         },
+        "scored_with_speaker_adaptation": stacked.graph is not None,
         "ensemble_uar_cross_fitted": tuned.uar,
         "tuning": {"best": tuned.arguments, "trials": tuned.trials},
     }
@@ -483,6 +506,12 @@ def configure(args):
         "max_trials": SMOKE_TRIALS if args.smoke else args.max_trials,
         "seed": args.seed,
         "verbose": 0 if args.smoke else 2,
+        # A run directory tuned on another score holds trials this run must not resume.
+        "tuning_score": (
+            "uar adapted on the members' graph"
+            if any(member.config.speaker_adaptation for member in members)
+            else "uar"
+        ),
     }
     return members, settings
 

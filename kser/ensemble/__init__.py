@@ -19,9 +19,10 @@ from kser.ensemble.combiner import (
 )
 from kser.ensemble.folds import MemberFold, member_folds
 from kser.ensemble.out_of_fold import FoldPredictions, OutOfFoldPredictions, StackedPredictions
-from kser.ensemble.tuning import TuningResult, tune_combiner
+from kser.ensemble.tuning import AdaptedUar, TuningResult, tune_combiner
 
 __all__ = [
+    "AdaptedUar",
     "FoldPredictions",
     "MemberFold",
     "OutOfFoldPredictions",

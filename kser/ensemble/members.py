@@ -22,7 +22,10 @@ from kser.models.weighted_ensemble import WeightedEnsemble
 from kser.training.bundle import Bundle, load_bundle
 from kser.training.cross_validation import split_is_complete
 from kser.training.run import ExperimentConfig, run_split
-from kser.training.speaker_adaptation import SpeakerAdaptation
+from kser.training.speaker_adaptation import SpeakerAdaptation, member_graph_vectors
+
+# How an ensemble adapts to each speaker when its members do: on their graph vectors joined.
+ENSEMBLE_ADAPTATION = SpeakerAdaptation(graph="members")
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,49 @@ def load_member(directory) -> Bundle:
     return load_bundle(directory / "bundle")
 
 
-def member_logits(bundle: Bundle, feature_set, rows, batch_size: int = 64) -> np.ndarray:
-    """The member's logits `(len(rows), n_labels)` for manifest `rows`, normalized as in training.
+def member_inputs(bundle: Bundle, feature_set, rows) -> np.ndarray:
+    """The member's model inputs for manifest `rows`, normalized as in training.
 
     Per-speaker statistics come from the clips of each speaker among `rows`,
     as at test time (labels are never used).
     """
-    features = bundle.normalizer.transform(feature_set.as_numpy()[rows], feature_set.speakers[rows])
+    return bundle.normalizer.transform(feature_set.as_numpy()[rows], feature_set.speakers[rows])
+
+
+def member_logits(bundle: Bundle, feature_set, rows, batch_size: int = 64) -> np.ndarray:
+    """The member's logits `(len(rows), n_labels)` for manifest `rows`."""
     return keras.ops.convert_to_numpy(
-        bundle.model.predict(features, batch_size=batch_size, verbose=0)
+        bundle.model.predict(
+            member_inputs(bundle, feature_set, rows), batch_size=batch_size, verbose=0
+        )
     )
+
+
+def out_of_fold_graph(stacked, members, feature_sets, directory) -> dict:
+    """The graph vectors an ensemble of `members` adapts on, for the rows of `stacked`.
+
+    Each row's vectors come from the fold model that predicted it out of fold
+    (`directory/<member>/<fold>/`), so the tuner scores adapted predictions
+    built only from models that never saw the row. Keys as `graph_vectors`
+    gives them for the ensemble.
+    """
+    joined = {}
+    for member in members:
+        for fold in np.unique(stacked.folds):
+            held_out = stacked.folds == fold
+            bundle = load_member(Path(directory) / member.name / fold)
+            vectors = member_graph_vectors(
+                bundle.model,
+                member.name,
+                member.feature,
+                member_inputs(bundle, feature_sets[member.feature], stacked.rows[held_out]),
+            )
+            for key, values in vectors.items():
+                values = np.asarray(values, dtype=np.float32)
+                if key not in joined:
+                    joined[key] = np.zeros((len(stacked.rows), *values.shape[1:]), np.float32)
+                joined[key][held_out] = values
+    return joined
 
 
 def collect_out_of_fold(
@@ -147,8 +183,9 @@ def ensemble_bundle(
         temperature: the combiner's temperature.
         info: extra facts for bundle.json.
 
-    The ensemble adapts to each speaker (`SpeakerAdaptation`, on its inputs) when
-    any member does, so that it is scored on the same terms as its members.
+    The ensemble adapts to each speaker (`SpeakerAdaptation` on its members'
+    graph vectors joined) when any member does, so that it is scored on the
+    same terms as its members.
     """
     extractors, normalizers, members, features = {}, {}, [], []
     first = next(iter(member_bundles.values()))
@@ -182,5 +219,5 @@ def ensemble_bundle(
         info=dict(info or {}),
     )
     if any(member.speaker_adaptation for member in member_bundles.values()):
-        bundle = bundle.with_speaker_adaptation(SpeakerAdaptation.suited_to(ensemble))
+        bundle = bundle.with_speaker_adaptation(ENSEMBLE_ADAPTATION)
     return bundle

@@ -38,17 +38,21 @@ class StackedPredictions:
     """Out-of-fold logits of several members for the clips they all predicted.
 
     `logits[i, k]` is member `members[k]`'s logits for manifest row `rows[i]`,
-    which `folds[i]` held out (the same fold for every member).
+    which `folds[i]` held out (the same fold for every member). `graph`, if
+    set, holds the vectors speaker adaptation compares for each row
+    (`{key: (len(rows), ...)}`, from the same out-of-fold models).
     """
 
     members: tuple[str, ...]
     rows: np.ndarray
     logits: np.ndarray
     folds: np.ndarray
+    graph: dict | None = None
 
     def subset(self, mask) -> StackedPredictions:
+        graph = None if self.graph is None else {k: v[mask] for k, v in self.graph.items()}
         return StackedPredictions(
-            self.members, self.rows[mask], self.logits[mask], self.folds[mask]
+            self.members, self.rows[mask], self.logits[mask], self.folds[mask], graph
         )
 
 

@@ -7,6 +7,12 @@ other folds' rows predicts that fold's rows, whose members never trained on
 them either. So a trial's score says how well the ensemble does on speakers
 that neither its members nor its weights were fitted on.
 
+When the ensemble will adapt to each speaker, trials are scored as it will
+predict: the cross-fitted probabilities are adapted (`AdaptedUar`) before the
+UAR is taken. The weights that predict best clip by clip are not always those
+that adapt best: a member whose embedding groups a speaker's clips well helps
+adaptation more than its own UAR shows.
+
 The temperature is not searched here: UAR cannot see it (it does not change
 the argmax), so it is fitted by NLL afterwards (`combiner.fit_temperature`).
 """
@@ -16,9 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras_tuner
+import numpy as np
 from keras_tuner.engine.base_tuner import BaseTuner
+from scipy.special import softmax
 
 from kser.ensemble.combiner import cross_fitted_logits, uar_of_logits
+from kser.training.speaker_adaptation import SpeakerAdaptation
 
 OBJECTIVE = "uar"
 PROJECT_NAME = "combiner_search"
@@ -44,19 +53,32 @@ def combiner_arguments(values: dict) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class AdaptedUar:
+    """UAR of logits after `adaptation` over `graph` (vectors of the same rows) per speaker."""
+
+    adaptation: SpeakerAdaptation
+    graph: object
+    speakers: np.ndarray
+
+    def __call__(self, logits, labels) -> float:
+        adapted = self.adaptation.apply(softmax(logits, axis=1), self.graph, self.speakers)
+        return uar_of_logits(adapted, labels)  # the argmax of probabilities is all it reads
+
+
 class CombinerTuner(BaseTuner):
     """Scores a trial by the cross-fitted out-of-fold UAR of the combiner it describes."""
 
-    def run_trial(self, trial, stacked, labels, **search_options):
+    def run_trial(self, trial, stacked, labels, score=uar_of_logits, **search_options):
         # `search_options`: what `search()` was called with besides the data (e.g. `verbose`).
         try:
             combined = cross_fitted_logits(
                 stacked, labels, **combiner_arguments(trial.hyperparameters.values)
             )
+            return {OBJECTIVE: score(combined, labels)}
         except Exception as error:
             # KerasTuner would record the trial as failed and go on; a bug must stop the search.
             raise keras_tuner.errors.FatalError(f"combiner trial failed: {error}") from error
-        return {OBJECTIVE: uar_of_logits(combined, labels)}
 
 
 @dataclass(frozen=True)
@@ -68,7 +90,9 @@ class TuningResult:
     trials: list[dict]
 
 
-def tune_combiner(stacked, labels, directory, *, max_trials: int = 30, seed: int = 42):
+def tune_combiner(
+    stacked, labels, directory, *, max_trials: int = 30, seed: int = 42, score=uar_of_logits
+):
     """Search the combiner's hyperparameters on out-of-fold predictions.
 
     Args:
@@ -78,6 +102,8 @@ def tune_combiner(stacked, labels, directory, *, max_trials: int = 30, seed: int
             there resumes from the finished trials when called again.
         max_trials: trials in all (the first few are random, then Bayesian).
         seed: seeds the oracle, so the same inputs give the same search.
+        score: `score(logits, labels)` of the cross-fitted logits: their UAR,
+            or an `AdaptedUar`.
     """
     oracle = keras_tuner.oracles.BayesianOptimizationOracle(
         objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
@@ -88,7 +114,7 @@ def tune_combiner(stacked, labels, directory, *, max_trials: int = 30, seed: int
         tune_new_entries=False,
     )
     tuner = CombinerTuner(oracle, directory=str(directory), project_name=PROJECT_NAME)
-    tuner.search(stacked, labels, verbose=0)
+    tuner.search(stacked, labels, score=score, verbose=0)
     finished = sorted(
         (trial for trial in oracle.trials.values() if trial.score is not None),
         key=lambda trial: int(trial.trial_id),

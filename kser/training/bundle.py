@@ -37,7 +37,12 @@ import soundfile
 from kser.data.audio import clip_samples, fix_length, load_waveform
 from kser.errors import KserBundleError, KserDataError, KserError
 from kser.paths import atomic_write_json
-from kser.training.speaker_adaptation import EMBEDDING_LAYER, SpeakerAdaptation
+from kser.training.speaker_adaptation import (
+    EMBEDDING_LAYER,
+    SpeakerAdaptation,
+    graph_vectors,
+    is_ensemble,
+)
 from kser.training.trainer import log_softmax
 
 BUNDLE_FORMAT = "kser-bundle/1"
@@ -157,8 +162,12 @@ class Bundle:
             embedding, logits = model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
             graph_features = keras.ops.convert_to_numpy(embedding)
         else:
-            graph_features = normalized
             logits = self.model.predict(normalized, batch_size=_PREDICT_BATCH, verbose=0)
+            graph_features = (
+                graph_vectors(self.model, normalized, _PREDICT_BATCH)
+                if adaptation is not None and adaptation.graph == "members"
+                else normalized
+            )
         probabilities = np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
         if adaptation is None:
             return probabilities
@@ -446,6 +455,11 @@ def load_bundle(path) -> Bundle:
         raise KserBundleError(
             f"{directory}: speaker adaptation on the embedding needs a layer named "
             f"{EMBEDDING_LAYER!r}, which the model lacks"
+        )
+    if adaptation.graph == "members" and not is_ensemble(model):
+        raise KserBundleError(
+            f"{directory}: speaker adaptation on the members' vectors needs an ensemble; "
+            f"the model is a {type(model).__name__}"
         )
     known = set(_REQUIRED_KEYS) | {"feature", "features"}
     extra = {key: value for key, value in info.items() if key not in known}

@@ -69,11 +69,23 @@ def test_the_ensemble_adapts_to_each_speaker_as_its_members_do():
     adapting = member_bundle("mfcc", 1)
     adapting.info["speaker_adaptation"] = SpeakerAdaptation(graph="embedding").to_dict()
     bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": adapting})
-    assert bundle.speaker_adaptation == SpeakerAdaptation(graph="input")  # no one embedding
-    waves = [tone(220.0 * (1 + i / 10), 1.0) for i in range(6)]
-    assert not np.allclose(
-        bundle.predict_waveforms(waves),
-        bundle.with_speaker_adaptation(None).predict_waveforms(waves),
+    assert bundle.speaker_adaptation == SpeakerAdaptation(graph="members")
+    waves = np.stack([tone(220.0 * (1 + i / 10), 1.0) for i in range(6)])
+    features = bundle._extract(waves)
+    adapted = bundle.predict_features(features)
+    unadapted = bundle.with_speaker_adaptation(None).predict_features(features)
+    assert not np.allclose(adapted, unadapted)
+    # The graph joins each member's embedding (here its flattened normalized input).
+    speakers = np.zeros(len(waves))
+    embeddings = {
+        name: bundle.normalizer[feature].transform(features[feature], speakers).reshape(6, -1)
+        for name, feature in (("mel_dense", "mel"), ("mfcc_dense", "mfcc"))
+    }
+    np.testing.assert_allclose(
+        adapted,
+        SpeakerAdaptation().apply(unadapted, embeddings, speakers),
+        rtol=1e-4,
+        atol=1e-6,
     )
 
 
@@ -115,3 +127,44 @@ def test_a_finished_member_run_is_reused_only_for_the_same_feature_values(tmp_pa
     assert reused.extractor.params == load_bundle(saved).extractor.params
     with pytest.raises(KserBundleError, match=r"loso-F1.*other feature parameters"):
         train_member(None, member, None, fold, features.get("mel", n_mels=32), None)
+
+
+class _Features:
+    """The two things `out_of_fold_graph` reads of a `FeatureSet`."""
+
+    def __init__(self, values, speakers):
+        self.values, self.speakers = values, speakers
+
+    def as_numpy(self):
+        return self.values
+
+
+def test_each_rows_graph_vectors_come_from_the_model_that_held_it_out(monkeypatch):
+    import kser.ensemble.members as members_module
+    from kser.ensemble import StackedPredictions
+    from kser.ensemble.members import out_of_fold_graph
+
+    fold_bundles = {"fold-0": member_bundle("mel", 0), "fold-1": member_bundle("mel", 1)}
+    loaded = []
+
+    def load_fold_member(directory):
+        loaded.append(directory.name)
+        return fold_bundles[directory.name]
+
+    monkeypatch.setattr(members_module, "load_member", load_fold_member)
+    shape = fold_bundles["fold-0"].model.input_shape[1:]
+    values = np.random.default_rng(2).normal(size=(8, *shape)).astype("float32") * 10 - 40
+    speakers = np.repeat(["a", "b"], 4)
+    folds = np.array(["fold-0", "fold-1"] * 4)
+    stacked = StackedPredictions(("mel_cnn3",), np.arange(8), np.zeros((8, 1, 6)), folds)
+    member = Member(ExperimentConfig(feature="mel", model="cnn3"))
+
+    graph = out_of_fold_graph(stacked, [member], {"mel": _Features(values, speakers)}, "members")
+    assert sorted(loaded) == ["fold-0", "fold-1"]
+    # The members here flatten their input into the logits layer: the embedding is that input,
+    # normalized by the fold model's own normalizer over the held-out rows' speakers.
+    assert list(graph) == ["mel_cnn3"]
+    for fold, bundle in fold_bundles.items():
+        rows = np.flatnonzero(folds == fold)
+        expected = bundle.normalizer.transform(values[rows], speakers[rows]).reshape(4, -1)
+        np.testing.assert_allclose(graph["mel_cnn3"][rows], expected, rtol=1e-5, atol=1e-5)

@@ -1,6 +1,7 @@
 """KerasTuner search over the combiner's hyperparameters."""
 
 import numpy as np
+import pytest
 
 import kser.ensemble.tuning as tuning
 from kser.ensemble import StackedPredictions, tune_combiner, uar_of_logits
@@ -48,3 +49,28 @@ def test_l1_only_reaches_the_combiner_with_non_negative_weights():
         {"normalization": "non_negative", "learning_rate": 0.1, "steps": 100, "l1": 0.2}
     )
     assert softmax["l1"] == 0.0 and non_negative["l1"] == 0.2
+
+
+def test_trials_are_scored_after_speaker_adaptation_when_given_a_graph(tmp_path):
+    """With a graph whose neighbours share an emotion, adaptation fixes odd mistakes;
+    the tuner's scores must be those adapted UARs, not the clip-by-clip ones."""
+    from kser.ensemble import AdaptedUar, cross_fitted_logits
+    from kser.training.speaker_adaptation import SpeakerAdaptation
+
+    stacked, labels = synthetic_stacked()
+    stacked = StackedPredictions(
+        stacked.members,
+        stacked.rows,
+        np.stack([informative_logits(labels, strength=1.0), noise_logits(len(labels))], axis=1),
+        stacked.folds,
+    )
+    rng = np.random.default_rng(3)
+    graph = np.eye(NUM_CLASSES)[labels] * 4.0 + rng.normal(size=(len(labels), NUM_CLASSES))
+    speakers = np.array([f"S{i % 4}" for i in range(len(labels))])
+    score = AdaptedUar(SpeakerAdaptation(), graph, speakers)
+    result = tune_combiner(stacked, labels, tmp_path, max_trials=3, seed=0, score=score)
+
+    for trial in result.trials:
+        combined = cross_fitted_logits(stacked, labels, **trial["arguments"])
+        assert trial["uar"] == pytest.approx(score(combined, labels))
+        assert trial["uar"] > uar_of_logits(combined, labels) + 0.1

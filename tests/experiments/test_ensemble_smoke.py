@@ -47,6 +47,9 @@ def test_smoke_run_writes_the_comparison_reports_and_bundle(smoke_run):
     bundle = load_bundle(out / "ensemble")
     assert sorted(bundle.extractor) == ["mel", "mfcc"]
     assert bundle.model.mixing_weights() == pytest.approx(summary["weights"])
+    # Its members adapt to each speaker, so it does too, and it was tuned on adapted scores.
+    assert bundle.speaker_adaptation.graph == "members"
+    assert summary["out_of_fold"]["scored_with_speaker_adaptation"] is True
 
 
 def test_out_of_fold_predictions_cover_development_speakers_only_and_never_in_fold(smoke_run):

@@ -166,3 +166,35 @@ def test_an_embedding_graph_without_a_logits_layer_is_refused(tmp_path):
     bundle.info["speaker_adaptation"] = SpeakerAdaptation(graph="embedding").to_dict()
     with pytest.raises(KserBundleError, match="layer named 'logits'"):
         load_bundle(save_bundle(bundle, tmp_path / "bundle"))
+
+
+def test_an_ensemble_compares_its_members_graph_vectors_joined():
+    from kser.ensemble.members import renamed
+    from kser.models import WeightedEnsemble
+    from kser.training.speaker_adaptation import graph_vectors
+
+    keras.utils.set_random_seed(0)
+    linear = renamed(build_model("linear", (40, 1)), "linear_member")
+    kernel = renamed(build_model("kernel", (40, 1)), "kernel_member")
+    frames = renamed(build_model("cnn3", (16, 20), width=0.125), "cnn_member")
+    ensemble = WeightedEnsemble([linear, kernel, frames], ["functionals", "functionals", "mel"])
+    assert SpeakerAdaptation.suited_to(ensemble).graph == "members"
+    inputs = {
+        "functionals": np.random.default_rng(0).normal(size=(5, 40, 1)).astype("float32"),
+        "mel": np.random.default_rng(1).normal(size=(5, 16, 20)).astype("float32"),
+    }
+    vectors = graph_vectors(ensemble, inputs)
+    # Members reading one vector per clip share their input; a frame model gives its embedding.
+    assert sorted(vectors) == ["cnn_member", "functionals"]
+    np.testing.assert_array_equal(vectors["functionals"], inputs["functionals"])
+    embedding = keras.Model(frames.inputs, frames.get_layer("logits").input)
+    np.testing.assert_allclose(
+        vectors["cnn_member"], embedding.predict(inputs["mel"], verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_members_graph_on_a_single_model_is_refused(tmp_path):
+    bundle = make_bundle()
+    bundle.info["speaker_adaptation"] = SpeakerAdaptation(graph="members").to_dict()
+    with pytest.raises(KserBundleError, match="needs an ensemble"):
+        load_bundle(save_bundle(bundle, tmp_path / "bundle"))
