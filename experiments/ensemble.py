@@ -70,9 +70,10 @@ from kser.training import ExperimentConfig, default_model
 # kernel classifier on the 19 prosodic values alone (its mistakes differ from
 # the fusion model's MLP on them), and the 1-D CNN over the frames of the
 # default stack. Measured on nEMO (7 speakers, cross-fitted LOSO, adapted to
-# each speaker): UAR 0.638 against 0.618 for prosody fusion (kernel weight
-# 0.28-0.50, stack 0.04-0.09); gains on 5 of 7 speakers (SM0 +0.07, EB0 +0.07),
-# MP0 -0.07. Before the kernel member: fusion, stack and cqt CNNs 0.616 (the
+# each speaker on the members' graph vectors): UAR 0.645 against 0.618 for
+# prosody fusion (kernel weight 0.38-0.49, stack 0.05-0.09); gains on 6 of 7
+# speakers (EB0 +0.07, SM0 +0.08), MP0 -0.06; 0.638 adapted on the inputs and
+# tuned on unadapted UAR. Before the kernel member: fusion, stack and cqt CNNs 0.616 (the
 # CNNs got 0.01-0.10 of the weight and added nothing); the two experts as
 # separate members (functionals:linear, prosody, stack, cqt) 0.594 against
 # 0.581 for their best; CNNs on mfcc or hpss added nothing either.
