@@ -24,7 +24,9 @@ speaker, 4 training speakers; for the default, loso, see below):
    scoring each trial by the UAR of predictions that neither the members nor
    the weights were fitted on, adapted to each speaker as the ensemble bundle
    will adapt them (on the members' graph vectors, from the same
-   out-of-fold models). The temperature is then fitted by NLL.
+   out-of-fold models). The temperature is then fitted by NLL, and, for an
+   ensemble that adapts, a second one after adaptation (which flattens the
+   probabilities again; neither changes the argmax).
 4. Final members: each feature's CNN trained on the 4 training speakers with
    checkpoints selected on the validation speaker (the single-feature
    baselines), joined by the tuned combiner into one `WeightedEnsemble`.
@@ -290,16 +292,28 @@ def join_members(corpus, stacked, finals, directory, settings):
     combiner = fit_combiner(stacked.logits, labels, **tuned.arguments)
     # The members' logits are out of fold; the combiner's K weights barely overfit thousands
     # of clips, so its own fit's outputs are held-out enough for one temperature.
-    temperature = fit_temperature(combined_logits(combiner, stacked.logits), labels)
+    combined = combined_logits(combiner, stacked.logits)
+    temperature = fit_temperature(combined, labels)
+    # Adaptation averages over neighbours, which flattens the calibrated probabilities
+    # again: its own temperature, fitted the same way on the adapted ones.
+    adaptation_temperature = 1.0
+    if stacked.graph is not None:
+        adapted = score.adapted(combined / temperature)
+        adaptation_temperature = fit_temperature(np.log(np.maximum(adapted, 1e-300)), labels)
     bundle = ensemble_bundle(
         finals,
         normalization=tuned.arguments["normalization"],
         l1=tuned.arguments["l1"],
         weight_logits=keras.ops.convert_to_numpy(combiner.weight_logits),
         temperature=temperature,
+        adaptation_temperature=adaptation_temperature,
         info={
             "model": {"name": "weighted_ensemble", "members": list(finals)},
-            "combiner": {**tuned.arguments, "temperature": temperature},
+            "combiner": {
+                **tuned.arguments,
+                "temperature": temperature,
+                "adaptation_temperature": adaptation_temperature,
+            },
             "corpus": corpus.source,
         },
     )
@@ -326,13 +340,19 @@ def report_on_test(corpus, split, bundle, finals, feature_sets, directory, setti
 
     seed = settings["seed"]
     temperature = float(keras.ops.convert_to_numpy(bundle.model.combiner.temperature))
+    adaptation = bundle.speaker_adaptation
     used_sets = {feature: feature_sets[feature] for feature in bundle.extractor}
 
-    def ensemble_at(at_temperature):
-        bundle.model.combiner.set_temperature(at_temperature)
-        return bundle.evaluate(corpus, split.test, feature_set=used_sets, seed=seed)
+    def ensemble_at(calibrated: bool):
+        """The test result with the fitted temperatures, or with both at 1."""
+        bundle.model.combiner.set_temperature(temperature if calibrated else 1.0)
+        scored = bundle
+        if adaptation is not None and not calibrated:
+            uncalibrated = dataclasses.replace(adaptation, temperature=1.0)
+            scored = bundle.with_speaker_adaptation(uncalibrated)
+        return scored.evaluate(corpus, split.test, feature_set=used_sets, seed=seed)
 
-    before, after = ensemble_at(1.0), ensemble_at(temperature)
+    before, after = ensemble_at(False), ensemble_at(True)
     member_results = {
         name: member.evaluate(
             corpus, split.test, feature_set=feature_sets[member.extractor.name], seed=seed
@@ -368,6 +388,7 @@ def report_on_test(corpus, split, bundle, finals, feature_sets, directory, setti
         "uar_gain_over_best_member": after.uar - member_results[best].uar,
         "weights": weights,
         "temperature": temperature,
+        "adaptation_temperature": None if adaptation is None else adaptation.temperature,
         "ece_before_temperature": before.ece,
         "ece_after_temperature": after.ece,
     }
@@ -396,8 +417,13 @@ def _format_summary(summary) -> str:
     lines.append(
         f"  gain over best member ({summary['best_member']}): "
         f"{summary['uar_gain_over_best_member']:+.3f} UAR; weights: {weights}; "
-        f"temperature {summary['temperature']:.2f}, ECE {summary['ece_before_temperature']:.3f}"
-        f" -> {summary['ece_after_temperature']:.3f}"
+        f"temperature {summary['temperature']:.2f}"
+        + (
+            f" (after adaptation {summary['adaptation_temperature']:.2f})"
+            if summary["adaptation_temperature"] is not None
+            else ""
+        )
+        + f", ECE {summary['ece_before_temperature']:.3f} -> {summary['ece_after_temperature']:.3f}"
     )
     return "\n".join(lines)
 

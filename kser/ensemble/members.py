@@ -10,7 +10,7 @@ resumes from its checkpoints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -170,6 +170,7 @@ def ensemble_bundle(
     l1: float,
     weight_logits,
     temperature: float,
+    adaptation_temperature: float = 1.0,
     info=None,
 ) -> Bundle:
     """One multi-input bundle of a `WeightedEnsemble` over trained single-feature bundles.
@@ -181,6 +182,8 @@ def ensemble_bundle(
         weight_logits: the combiner's trained `member_weights` variable, in
             `member_bundles` order.
         temperature: the combiner's temperature.
+        adaptation_temperature: the temperature of its speaker adaptation
+            (see `SpeakerAdaptation`), if it adapts.
         info: extra facts for bundle.json.
 
     The ensemble adapts to each speaker (`SpeakerAdaptation` on its members'
@@ -219,5 +222,7 @@ def ensemble_bundle(
         info=dict(info or {}),
     )
     if any(member.speaker_adaptation for member in member_bundles.values()):
-        bundle = bundle.with_speaker_adaptation(ENSEMBLE_ADAPTATION)
+        bundle = bundle.with_speaker_adaptation(
+            replace(ENSEMBLE_ADAPTATION, temperature=adaptation_temperature)
+        )
     return bundle

@@ -61,9 +61,12 @@ class AdaptedUar:
     graph: object
     speakers: np.ndarray
 
+    def adapted(self, logits) -> np.ndarray:
+        """The adapted probabilities of `logits` (rows as the graph's)."""
+        return self.adaptation.apply(softmax(logits, axis=1), self.graph, self.speakers)
+
     def __call__(self, logits, labels) -> float:
-        adapted = self.adaptation.apply(softmax(logits, axis=1), self.graph, self.speakers)
-        return uar_of_logits(adapted, labels)  # the argmax of probabilities is all it reads
+        return uar_of_logits(self.adapted(logits), labels)  # it reads only the argmax
 
 
 class CombinerTuner(BaseTuner):

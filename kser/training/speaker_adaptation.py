@@ -54,11 +54,17 @@ class SpeakerAdaptation:
     `neighbours`: k of the k-nearest-neighbour graph. `strength`: in [0, 1),
     how far probabilities move towards the neighbours' (0: unchanged).
     `graph`: which vectors of a clip the graph compares, one of `GRAPHS`.
+    `temperature`: sharpens (< 1) or flattens (> 1) the adapted probabilities,
+    `p ** (1 / temperature)` renormalised, which keeps their argmax. Averaging
+    over neighbours leaves probabilities under-confident (an ensemble on nEMO:
+    accuracy 0.82 at mean confidence ~0.5), so it is fitted by NLL on
+    held-out adapted predictions (`fit_temperature`); 1 leaves them as they are.
     """
 
     neighbours: int = 10
     strength: float = 0.8
     graph: str = "input"
+    temperature: float = 1.0
 
     def __post_init__(self):
         if not isinstance(self.neighbours, int) or self.neighbours < 1:
@@ -69,6 +75,12 @@ class SpeakerAdaptation:
             raise ValueError(f"strength must be in [0, 1). Received: strength={self.strength!r}")
         if self.graph not in GRAPHS:
             raise ValueError(f"graph must be one of {GRAPHS}. Received: graph={self.graph!r}")
+        if isinstance(self.temperature, bool) or not (
+            isinstance(self.temperature, (int, float)) and self.temperature > 0
+        ):
+            raise ValueError(
+                f"temperature must be a positive number. Received: temperature={self.temperature!r}"
+            )
 
     @classmethod
     def suited_to(cls, model) -> SpeakerAdaptation:
@@ -100,8 +112,19 @@ class SpeakerAdaptation:
             rows = speakers == speaker
             if rows.sum() > 1:
                 graph = neighbour_graph(summaries[rows], self.neighbours)
-                adapted[rows] = propagate(probabilities[rows], graph, self.strength)
+                propagated = propagate(probabilities[rows], graph, self.strength)
+                adapted[rows] = tempered(propagated, self.temperature)
         return adapted
+
+
+def tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """`probabilities ** (1 / temperature)`, each row renormalised (its argmax kept)."""
+    if temperature == 1.0:
+        return probabilities
+    log_probabilities = np.log(np.maximum(probabilities, 1e-300)) / temperature
+    log_probabilities -= log_probabilities.max(axis=1, keepdims=True)
+    sharpened = np.exp(log_probabilities)
+    return sharpened / sharpened.sum(axis=1, keepdims=True)
 
 
 def suited_graph(model) -> str:

@@ -49,6 +49,7 @@ def test_smoke_run_writes_the_comparison_reports_and_bundle(smoke_run):
     assert bundle.model.mixing_weights() == pytest.approx(summary["weights"])
     # Its members adapt to each speaker, so it does too, and it was tuned on adapted scores.
     assert bundle.speaker_adaptation.graph == "members"
+    assert bundle.speaker_adaptation.temperature == pytest.approx(summary["adaptation_temperature"])
     assert summary["out_of_fold"]["scored_with_speaker_adaptation"] is True
 
 

@@ -69,6 +69,34 @@ def test_strength_zero_or_a_lone_clip_leaves_predictions_unchanged():
     assert not np.allclose(few, probabilities[:3])
 
 
+def test_a_temperature_below_one_restores_confidence_without_changing_the_argmax():
+    from kser.ensemble import fit_temperature, negative_log_likelihood
+
+    features, probabilities, labels = _clustered_speaker()
+    speakers = np.zeros(len(labels))
+    flat = SpeakerAdaptation().apply(probabilities, features, speakers)
+    # Averaging over neighbours: right far more often than its confidence says.
+    assert (flat.argmax(1) == labels).mean() > flat.max(axis=1).mean() + 0.2
+    fitted = fit_temperature(np.log(flat), labels)
+    assert fitted < 1.0
+    sharp = SpeakerAdaptation(temperature=fitted).apply(probabilities, features, speakers)
+    np.testing.assert_array_equal(sharp.argmax(1), flat.argmax(1))
+    np.testing.assert_allclose(sharp.sum(axis=1), 1.0, rtol=1e-6)
+    assert negative_log_likelihood(np.log(sharp), labels) < (
+        negative_log_likelihood(np.log(flat), labels) - 0.1
+    )
+    # A lone clip is not averaged, so it is not re-tempered either.
+    lone = SpeakerAdaptation(temperature=0.3).apply(probabilities, features, np.arange(90))
+    np.testing.assert_allclose(lone, probabilities, rtol=1e-6)
+
+
+def test_bundles_saved_before_the_temperature_existed_adapt_as_before():
+    stored = {"neighbours": 10, "strength": 0.8, "graph": "input"}
+    assert SpeakerAdaptation.from_dict(stored).temperature == 1.0
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        SpeakerAdaptation(temperature=0.0)
+
+
 def test_the_closed_form_is_the_fixed_point_of_the_iteration():
     features, probabilities, _ = _clustered_speaker(n_per_class=10)
     graph = neighbour_graph(clip_summaries(features), neighbours=4)
