@@ -274,6 +274,7 @@ def join_members(corpus, stacked, finals, directory, settings):
         uar_of_logits,
     )
     from kser.ensemble.members import ENSEMBLE_ADAPTATION, ensemble_bundle
+    from kser.evaluation.calibration import calibrating_temperature
 
     labels = np.asarray(corpus.label_indices)[stacked.rows]
     # Scored as the bundle will predict: adapted to each speaker when its members adapt.
@@ -299,7 +300,7 @@ def join_members(corpus, stacked, finals, directory, settings):
     adaptation_temperature = 1.0
     if stacked.graph is not None:
         adapted = score.adapted(combined / temperature)
-        adaptation_temperature = fit_temperature(np.log(np.maximum(adapted, 1e-300)), labels)
+        adaptation_temperature = calibrating_temperature(adapted, labels) or 1.0
     bundle = ensemble_bundle(
         finals,
         normalization=tuned.arguments["normalization"],

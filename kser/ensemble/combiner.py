@@ -1,4 +1,5 @@
-"""Learning the combiner from stacked member logits: weights by gradient, temperature by NLL.
+"""Learning the combiner from stacked member logits: weights by gradient, temperature by NLL
+(`kser.evaluation.calibration.fit_temperature`, re-exported here).
 
 Inputs are out-of-fold logits `(n_clips, n_members, n_classes)` (see
 `OutOfFoldPredictions.stacked`). The combiner has only K weights, so it is
@@ -9,14 +10,10 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
 
+from kser.evaluation.calibration import fit_temperature, negative_log_likelihood
 from kser.evaluation.metrics import confusion_matrix, unweighted_average_recall
 from kser.models.weighted_ensemble import WeightedLogits
-
-# Temperatures searched by `fit_temperature`; far beyond what a trained network needs.
-TEMPERATURE_RANGE = (0.05, 20.0)
 
 
 class _RepeatedBatch(keras.utils.PyDataset):
@@ -105,23 +102,12 @@ def uar_of_logits(logits, labels) -> float:
     return unweighted_average_recall(confusion)
 
 
-def negative_log_likelihood(logits, labels, temperature: float = 1.0) -> float:
-    """Mean cross-entropy of `softmax(logits / temperature)` against `labels`."""
-    log_probabilities = log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1)
-    return float(-log_probabilities[np.arange(len(labels)), np.asarray(labels)].mean())
-
-
-def fit_temperature(logits, labels) -> float:
-    """The temperature minimising the NLL of `logits` (Guo et al. 2017's temperature scaling).
-
-    One scalar cannot change which class is largest, so this improves
-    calibration without touching accuracy or UAR. Fit it on held-out logits.
-    """
-    low, high = np.log(TEMPERATURE_RANGE)
-    result = minimize_scalar(
-        lambda log_t: negative_log_likelihood(logits, labels, float(np.exp(log_t))),
-        bounds=(low, high),
-        method="bounded",
-        options={"xatol": 1e-4},
-    )
-    return float(np.exp(result.x))
+__all__ = [
+    "balanced_sample_weights",
+    "combined_logits",
+    "cross_fitted_logits",
+    "fit_combiner",
+    "fit_temperature",
+    "negative_log_likelihood",
+    "uar_of_logits",
+]

@@ -307,6 +307,9 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                 ),
             },
         )
+        if bundle.speaker_adaptation is not None and not config.refit and len(split.val):
+            # (A refit model trained on the validation clips: they cannot calibrate it.)
+            bundle = _calibrate_adaptation(bundle, corpus, split.val, feature_set, config.seed)
         evaluation = bundle.evaluate(corpus, split.test, feature_set=feature_set, seed=config.seed)
         unadapted = _unadapted_scores(bundle, corpus, split.test, feature_set, config.seed)
         bundle.info["metrics"] = {
@@ -349,6 +352,21 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             + "".join(f" (without speaker adaptation {v:.3f})" for v in unadapted.values())
         )
     return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
+
+
+def _calibrate_adaptation(bundle, corpus, rows, feature_set, seed):
+    """`bundle` with its speaker adaptation's temperature fitted (NLL) on the adapted
+    predictions for `rows` (the validation clips): averaging over neighbours leaves
+    probabilities under-confident. The argmax, and so every score but ECE, is unchanged.
+    Clips that do not pin a temperature down leave the bundle as it is."""
+    from kser.evaluation.calibration import calibrating_temperature
+
+    result = bundle.evaluate(corpus, rows, feature_set=feature_set, seed=seed)
+    temperature = calibrating_temperature(result.y_prob, result.y_true)
+    if temperature is None:
+        return bundle
+    calibrated = dataclasses.replace(bundle.speaker_adaptation, temperature=temperature)
+    return bundle.with_speaker_adaptation(calibrated)
 
 
 def _unadapted_scores(bundle, corpus, rows, feature_set, seed) -> dict:

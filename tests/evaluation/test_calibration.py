@@ -49,3 +49,35 @@ def test_ece_matches_a_plain_loop():
     bins = reliability_bins(y_true, y_prob, 15)
     assert sum(b["count"] for b in bins) == 500
     assert expected_calibration_error(bins) == pytest.approx(expected, abs=1e-12)
+
+
+def _underconfident(n=600, classes=4, accuracy=0.8, confidence=0.45, seed=0):
+    """Probabilities right `accuracy` of the time whose top class holds only `confidence`."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    predicted = np.where(rng.random(n) < accuracy, labels, (labels + 1) % classes)
+    probabilities = np.full((n, classes), (1 - confidence) / (classes - 1))
+    probabilities[np.arange(n), predicted] = confidence
+    return probabilities, labels
+
+
+def test_a_calibrating_temperature_sharpens_underconfident_predictions():
+    from kser.evaluation.calibration import calibrating_temperature
+
+    probabilities, labels = _underconfident()
+    temperature = calibrating_temperature(probabilities, labels)
+    assert temperature is not None and temperature < 1.0
+    sharpened = probabilities ** (1 / temperature)
+    sharpened /= sharpened.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(sharpened.argmax(1), probabilities.argmax(1))
+    # Now the top class holds about as much as the accuracy.
+    assert sharpened.max(axis=1).mean() == pytest.approx(0.8, abs=0.03)
+
+
+def test_predictions_that_do_not_pin_a_temperature_down_get_none():
+    from kser.evaluation.calibration import calibrating_temperature
+
+    all_right, labels = _underconfident(accuracy=1.0)
+    assert calibrating_temperature(all_right, labels) is None  # the sharper the better
+    chance, labels = _underconfident(accuracy=0.25)
+    assert calibrating_temperature(chance, labels) is None  # the flatter the better

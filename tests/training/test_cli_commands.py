@@ -33,8 +33,14 @@ def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     assert description["feature"]["params"]["n_mels"] == 16
     assert description["model"] == {"name": "cnn3", "params": TINY_CNN}
     assert description["protocol"] == "speaker"
-    adaptation = {"neighbours": 10, "strength": 0.8, "graph": "embedding"}
-    assert description["speaker_adaptation"] == adaptation
+    adaptation = description["speaker_adaptation"]
+    assert adaptation["temperature"] > 0  # fitted on the validation clips
+    assert {**adaptation, "temperature": 1.0} == {
+        "neighbours": 10,
+        "strength": 0.8,
+        "graph": "embedding",
+        "temperature": 1.0,
+    }
 
 
 def test_evaluate_prints_the_report_and_writes_json(trained, tmp_path, capsys):

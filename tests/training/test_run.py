@@ -11,6 +11,7 @@ import soundfile
 from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
+from kser.evaluation.calibration import calibrating_temperature
 from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
 from kser.training.speaker_adaptation import SpeakerAdaptation
 from tests.conftest import make_nemo_directory
@@ -49,7 +50,17 @@ def test_a_run_writes_its_report_and_split(tracked_run):
     assert metrics["metadata"]["best_epoch"] == outcome.splits[0].training.best_epoch
     # A CNN over mel frames adapts to each speaker on its embedding.
     assert 0.0 <= metrics["metadata"]["uar_without_speaker_adaptation"] <= 1.0
-    assert load_bundle(run_dir).speaker_adaptation == SpeakerAdaptation(graph="embedding")
+    bundle = load_bundle(run_dir)
+    adaptation = bundle.speaker_adaptation
+    assert adaptation.graph == "embedding"
+    # Its temperature is the one that calibrates the adapted validation predictions.
+    corpus = tracked_run[0]
+    val = bundle.with_speaker_adaptation(dataclasses.replace(adaptation, temperature=1.0)).evaluate(
+        corpus, bundle.split_rows(corpus, "val")
+    )
+    assert adaptation.temperature == pytest.approx(
+        calibrating_temperature(val.y_prob, val.y_true) or 1.0
+    )
     split = json.loads((run_dir / "split.json").read_text())
     assert not set(split["test_speakers"]) & set(split["train_speakers"] + split["val_speakers"])
 
@@ -126,6 +137,8 @@ def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus
     assert tuple(bundle.model.input_shape) == (None, bundle.extractor.n_bins, 1)
     assert bundle.extractor.params["prosody"] is True
     # The bundle adapts to each speaker; the report also gives the UAR without it.
+    # With no mistake on the validation clips, nothing pins its temperature down: 1.
+    assert bundle.evaluate(tiny_corpus, bundle.split_rows(tiny_corpus, "val")).accuracy == 1.0
     assert bundle.speaker_adaptation == SpeakerAdaptation()
     metadata = json.loads((tmp_path / "metrics.json").read_text())["metadata"]
     test_rows = bundle.split_rows(tiny_corpus, "test")
