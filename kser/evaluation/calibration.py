@@ -76,13 +76,22 @@ def fit_temperature(logits, labels) -> float:
     return float(np.exp(result.x))
 
 
+def tempered(probabilities, temperature: float) -> np.ndarray:
+    """`probabilities ** (1 / temperature)`, each row renormalised (its argmax kept)."""
+    return np.exp(log_softmax(_log(probabilities) / temperature, axis=1))
+
+
 def calibrating_temperature(probabilities, labels) -> float | None:
-    """The temperature that calibrates `probabilities` (`p ** (1 / T)` renormalised)
-    on these held-out `labels`, or None when they do not pin one down: a fit at
-    the end of `TEMPERATURE_RANGE` (no mistake among them: the sharper the
-    better; no signal: the flatter the better)."""
-    log_probabilities = np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-300))
-    temperature = fit_temperature(log_probabilities, labels)
+    """The temperature that calibrates `probabilities` (see `tempered`) on these
+    held-out `labels`, or None when they do not pin one down: a fit at the end
+    of `TEMPERATURE_RANGE` (no mistake among them: the sharper the better; no
+    signal: the flatter the better)."""
+    temperature = fit_temperature(_log(probabilities), labels)
     if np.isclose(temperature, TEMPERATURE_RANGE, rtol=1e-3).any():
         return None
     return temperature
+
+
+def _log(probabilities) -> np.ndarray:
+    # Probabilities as logits; a zero (underflow) becomes a very negative logit, not -inf.
+    return np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), 1e-300))

@@ -41,6 +41,8 @@ import keras
 import numpy as np
 
 from kser.errors import KserEvaluationError
+from kser.evaluation.calibration import tempered
+from kser.models.weighted_ensemble import WeightedEnsemble
 
 GRAPHS = ("input", "embedding", "members")
 # The layer whose input is a kser model's embedding (`kser.models.blocks.logits_head`).
@@ -113,19 +115,10 @@ class SpeakerAdaptation:
             rows = speakers == speaker
             if rows.sum() > 1:
                 graph = neighbour_graph(summaries[rows], self.neighbours)
-                propagated = propagate(probabilities[rows], graph, self.strength)
-                adapted[rows] = tempered(propagated, self.temperature)
+                adapted[rows] = propagate(probabilities[rows], graph, self.strength)
+                if self.temperature != 1.0:
+                    adapted[rows] = tempered(adapted[rows], self.temperature)
         return adapted
-
-
-def tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """`probabilities ** (1 / temperature)`, each row renormalised (its argmax kept)."""
-    if temperature == 1.0:
-        return probabilities
-    log_probabilities = np.log(np.maximum(probabilities, 1e-300)) / temperature
-    log_probabilities -= log_probabilities.max(axis=1, keepdims=True)
-    sharpened = np.exp(log_probabilities)
-    return sharpened / sharpened.sum(axis=1, keepdims=True)
 
 
 def suited_graph(model) -> str:
@@ -138,8 +131,8 @@ def suited_graph(model) -> str:
 
 
 def is_ensemble(model) -> bool:
-    """Whether `model` joins member models, one per feature (a `WeightedEnsemble`)."""
-    return hasattr(model, "members") and hasattr(model, "feature_names")
+    """Whether `model` joins member models, one per feature."""
+    return isinstance(model, WeightedEnsemble)
 
 
 def embedding_model(model) -> keras.Model:
