@@ -21,9 +21,9 @@ Families of features and their default chains:
 - energy (zcr, rms): amplitude_modulation;
 - waveform (raw audio, before any feature): gain, noise, pitch_shift,
   time_stretch, reverb;
-- utterance ("functionals", "prosody": statistics of a whole clip): none by default, since
-  masking or shifting frames means nothing once they are summarised; "noise"
-  may be named.
+- utterance ("functionals", "mfcc_functionals", "prosody": statistics of a whole
+  clip): none by default, since masking or shifting frames means nothing once
+  they are summarised; "noise" may be named.
 
 Every frame-level feature family also accepts the frame-axis ops (time_shift, time_stretch,
 time_mask, noise) by name, e.g. `build_augmentation("chroma", "pitch_shift,time_mask")`.
@@ -80,6 +80,7 @@ FEATURE_FAMILIES = {
     "rms": "energy",
     "waveform": "waveform",
     "functionals": "utterance",
+    "mfcc_functionals": "utterance",
     "prosody": "utterance",
 }
 

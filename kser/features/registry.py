@@ -2,7 +2,8 @@
 
 `get` also builds model inputs that are not among the study's representations:
 "waveform" (the raw samples), "stack" (representations stacked bin-wise),
-"functionals" (per-bin statistics of a representation over the clip), "pitch"
+"functionals" (per-bin statistics of a representation over the clip),
+"mfcc_functionals" (those of the MFCCs alone), "pitch"
 (a YIN pitch and aperiodicity track) and "prosody" (statistics of that track).
 """
 
@@ -13,7 +14,7 @@ from kser.features.base import FeatureExtractor
 from kser.features.constant_q import Chroma, ConstantQSpectrogram, Tonnetz
 from kser.features.contrast import SpectralContrast
 from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
-from kser.features.functionals import UtteranceFunctionals
+from kser.features.functionals import MfccFunctionals, UtteranceFunctionals
 from kser.features.hpss import HarmonicPercussive
 from kser.features.pitch import PitchTrack, ProsodyFunctionals
 from kser.features.rhythm import DeltaTempogram, Tempogram
@@ -47,6 +48,7 @@ _INPUTS: dict[str, type[FeatureExtractor]] = {
         Waveform,
         StackedFeatures,
         UtteranceFunctionals,
+        MfccFunctionals,
         PitchTrack,
         ProsodyFunctionals,
     )

@@ -34,8 +34,13 @@ from kser.training.trainer import seed_everything, train
 
 # The architecture a feature gets when none is named: functionals are one vector
 # per clip, spectral values for a linear expert and prosodic ones (last) for an
-# MLP; prosody alone is 19 values; frame sequences go to the 1-D CNN.
-FEATURE_MODELS = {"functionals": "prosody_fusion", "prosody": "linear"}
+# MLP; prosody alone is 19 values, as are the MFCC functionals (no prosody) for a
+# linear model; frame sequences go to the 1-D CNN.
+FEATURE_MODELS = {
+    "functionals": "prosody_fusion",
+    "prosody": "linear",
+    "mfcc_functionals": "linear",
+}
 SEQUENCE_MODEL = "conv1d"
 # Epochs when none are named. The functionals models still improve after 20
 # epochs at the shared learning rate (leave-one-speaker-out UAR of the linear

@@ -157,6 +157,7 @@ def test_default_members_pair_prosody_fusion_with_a_kernel_model_on_the_prosodic
         "functionals_prosody_fusion",
         "prosody_kernel",
         "stack_conv1d",
+        "mfcc_functionals_linear",
     ]
-    # The kernel model trains as long as the other functionals models.
-    assert [member.config.epochs for member in members] == [40, 40, 20]
+    # The kernel and linear models train as long as the other functionals models.
+    assert [member.config.epochs for member in members] == [40, 40, 20, 40]

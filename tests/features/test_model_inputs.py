@@ -7,6 +7,7 @@ import pytest
 
 from kser import features
 from kser.errors import KserFeatureError
+from kser.features import cache
 from tests.conftest import tone
 
 
@@ -67,7 +68,7 @@ def test_stack_rejects_bad_lists(names):
 
 def test_names_still_lists_the_13_representations_only():
     assert len(features.names()) == 13
-    assert not {"waveform", "stack", "functionals"} & set(features.names())
+    assert not {"waveform", "stack", "functionals", "mfcc_functionals"} & set(features.names())
 
 
 def test_functionals_are_numpy_s_per_bin_statistics_of_the_frames(waves):
@@ -149,6 +150,29 @@ def test_functionals_of_one_representation_keep_the_chosen_statistics_in_order(w
     np.testing.assert_array_equal(
         silent(np.zeros((1, 4000), np.float32)).numpy()[0, :, 0], [0, 0, 1]
     )
+
+
+def test_functionals_of_one_representation_rebuild_from_their_recorded_parameters(waves):
+    # A bundle rebuilds its extractor from `params`, where the one name is a list.
+    extractor = features.get("functionals", features="rms", prosody=False)
+    assert extractor.params["features"] == ["rms"]
+    rebuilt = features.get(extractor.name, **extractor.params)
+    assert rebuilt.params == extractor.params
+    np.testing.assert_array_equal(rebuilt(waves).numpy(), extractor(waves).numpy())
+
+
+def test_mfcc_functionals_are_the_functionals_of_the_mfccs_alone_under_their_own_name(waves):
+    extractor = features.get("mfcc_functionals")
+    same_values = features.get("functionals", features="mfcc", prosody=False)
+    assert extractor.name == "mfcc_functionals" != same_values.name
+    # 40 MFCCs x 11 statistics, over all and over active frames, and the active fraction.
+    assert extractor.n_bins == 2 * 11 * 40 + 1
+    np.testing.assert_allclose(extractor(waves).numpy(), same_values(waves).numpy(), rtol=1e-6)
+    rebuilt = features.get(extractor.name, **extractor.params)
+    assert (rebuilt.name, rebuilt.params) == (extractor.name, extractor.params)
+    # Its cache is keyed apart from the same values under the other name.
+    keys = [cache.cache_key(cache.key_inputs([], e, 3.0)) for e in (extractor, same_values)]
+    assert keys[0] != keys[1]
 
 
 @pytest.mark.parametrize(
