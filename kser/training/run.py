@@ -34,8 +34,8 @@ from kser.training.trainer import seed_everything, train
 
 # The architecture a feature gets when none is named: functionals are one vector
 # per clip, spectral values for a linear expert and prosodic ones (last) for an
-# MLP; prosody alone is 19 values, as are the MFCC functionals (no prosody) for a
-# linear model; frame sequences go to the 1-D CNN.
+# MLP; prosody alone (19 values) and the MFCC functionals (no prosody) go to a
+# linear model; frame sequences to the 1-D CNN.
 FEATURE_MODELS = {
     "functionals": "prosody_fusion",
     "prosody": "linear",
