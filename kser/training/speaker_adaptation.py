@@ -30,7 +30,11 @@ neighbours:
 - leave-one-speaker-out, the ensemble of prosody fusion, the kernel model on
   prosody and the stack CNN (weights as learned): 0.577 -> 0.638 on its
   inputs joined, 0.646 on its members' graph vectors joined (the CNN's
-  embedding in place of frame statistics of its input).
+  embedding in place of frame statistics of its input); with a linear member
+  on the MFCC functionals, whose vectors join the graph, 0.650 (tuned on
+  adapted out-of-fold UAR). Within a speaker, the share of a clip's 10
+  neighbours in its emotion: 0.71 in the default functionals, 0.73 joined
+  with the CNN embedding, 0.75 in the MFCC functionals.
 """
 
 from __future__ import annotations
