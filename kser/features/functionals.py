@@ -251,4 +251,10 @@ class MfccFunctionals(UtteranceFunctionals):
     name = "mfcc_functionals"
 
     def __init__(self, *, features="mfcc", prosody=False, **params):
+        # `features` and `prosody` are parameters only so that recorded params rebuild it.
+        if ([features] if isinstance(features, str) else list(features)) != ["mfcc"] or prosody:
+            raise KserFeatureError(
+                "mfcc_functionals summarise the MFCCs alone, without prosody; use "
+                f"'functionals' for others. Received: features={features!r}, prosody={prosody!r}"
+            )
         super().__init__(features=features, prosody=prosody, **params)

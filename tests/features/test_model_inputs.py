@@ -173,6 +173,10 @@ def test_mfcc_functionals_are_the_functionals_of_the_mfccs_alone_under_their_own
     # Its cache is keyed apart from the same values under the other name.
     keys = [cache.cache_key(cache.key_inputs([], e, 3.0)) for e in (extractor, same_values)]
     assert keys[0] != keys[1]
+    # Other representations under this name would mislead.
+    for params in ({"features": "mel"}, {"features": ["mfcc", "rms"]}, {"prosody": True}):
+        with pytest.raises(KserFeatureError, match="MFCCs alone"):
+            features.get("mfcc_functionals", **params)
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_strength_zero_or_a_lone_clip_leaves_predictions_unchanged():
 
 
 def test_a_temperature_below_one_restores_confidence_without_changing_the_argmax():
-    from kser.ensemble import fit_temperature, negative_log_likelihood
+    from kser.evaluation.calibration import fit_temperature, negative_log_likelihood
 
     features, probabilities, labels = _clustered_speaker()
     speakers = np.zeros(len(labels))
