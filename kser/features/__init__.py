@@ -6,23 +6,27 @@ Each matches librosa within a stated bound (tests/features/test_parity.py).
 
     extractor = kser.features.get("mel", n_mels=64)
     images = extractor(waves)  # (batch, n_samples) -> (batch, n_bins, n_frames)
+
+Names are imported on first use, so `kser.features.normalization` (numpy only)
+loads without TensorFlow, as `kser.runtime` needs.
 """
 
-from kser.features.base import FEATURE_CODE_VERSION, FeatureExtractor
-from kser.features.registry import get, names
+from kser.lazy import lazy_attributes
 
-__all__ = ["FEATURE_CODE_VERSION", "FeatureExtractor", "get", "names"]
+# name -> the submodule that defines it.
+_EXPORTS = {
+    "FEATURE_CODE_VERSION": "base",
+    "FeatureExtractor": "base",
+    "get": "registry",
+    "names": "registry",
+    "clear_cache": "cache",
+    "list_cache": "cache",
+    "NORMALIZATIONS": "normalization",
+    "Normalizer": "normalization",
+    "FeatureSet": "pipeline",
+    "extract_features": "pipeline",
+}
 
-# Extraction, cache and normalization (kser.features.pipeline, .cache, .normalization).
-from kser.features.cache import clear_cache, list_cache  # noqa: E402
-from kser.features.normalization import NORMALIZATIONS, Normalizer  # noqa: E402
-from kser.features.pipeline import FeatureSet, extract_features  # noqa: E402
+__all__ = sorted(_EXPORTS)
 
-__all__ += [
-    "NORMALIZATIONS",
-    "FeatureSet",
-    "Normalizer",
-    "clear_cache",
-    "extract_features",
-    "list_cache",
-]
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
