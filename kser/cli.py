@@ -221,11 +221,32 @@ def _add_evaluate_arguments(parser):
     parser.add_argument("--report", metavar="DIR", help="also write a full report into DIR")
     parser.add_argument(
         "--part",
-        choices=("train", "val", "test"),
-        help="score only the clips of this part of the bundle's split (default: every clip)",
+        choices=("train", "val", "test", "all"),
+        help="score only the clips of this part of the bundle's split, or all clips (default: "
+        "those the bundle never trained or validated on)",
     )
+    parser.add_argument(
+        "--clips-per-speaker",
+        type=_clips_per_speaker,
+        metavar="N",
+        help="score each speaker's clips in random groups of N (seeded; 1: each clip alone), "
+        "as an application knowing N clips of a voice would (default: all)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the groups and bootstrap")
     _add_adaptation_argument(parser, default="as the bundle was trained")
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
+
+
+def _clips_per_speaker(text: str):
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes a positive integer or 'all'. Received: {text!r}")
+    return value
 
 
 def _run_evaluate(args):
@@ -234,9 +255,14 @@ def _run_evaluate(args):
 
     bundle = _loaded_bundle(args)
     corpus = load_corpus(args.data, skip_bad=args.skip_bad)
-    rows = bundle.split_rows(corpus, args.part) if args.part else None
-    result = bundle.evaluate(corpus, rows)
-    print(f"bundle {bundle.directory} on {corpus.source} ({result.n} clips)")
+    rows = _evaluated_rows(bundle, corpus, args.part)
+    result = bundle.evaluate(corpus, rows, seed=args.seed, clips_per_speaker=args.clips_per_speaker)
+    grouping = (
+        "all of each speaker's clips together"
+        if args.clips_per_speaker is None
+        else f"each speaker's clips in random groups of {args.clips_per_speaker}"
+    )
+    print(f"bundle {bundle.directory} on {corpus.source} ({result.n} clips, {grouping})")
     print(result.format_text())
     if args.json:
         atomic_write_json(args.json, result.to_dict())
@@ -247,19 +273,70 @@ def _run_evaluate(args):
         write_report(result, args.report, title=title, metadata={"bundle": str(bundle.directory)})
 
 
+def _evaluated_rows(bundle, corpus, part):
+    """The rows `kser evaluate` scores: `part` of the bundle's split, every row for "all",
+    and by default those the bundle never trained or validated on (said aloud)."""
+    from kser.errors import KserBundleError
+
+    if part == "all":
+        return None
+    if part is not None:
+        return bundle.split_rows(corpus, part)
+    try:
+        rows = bundle.unseen_rows(corpus)
+    except KserBundleError:
+        print(
+            "kser evaluate: warning: the bundle has no split lists, so its training clips cannot "
+            "be left out: if this corpus holds them, the scores are optimistic",
+            file=sys.stderr,
+        )
+        return None
+    if len(rows) == 0:
+        raise KserError(
+            f"{corpus.source}: every clip was in the bundle's training or validation part; "
+            "pass --part train|val|all to score them anyway"
+        )
+    if len(rows) < len(corpus):
+        print(
+            f"kser evaluate: scoring the {len(rows)} of {len(corpus)} clips the bundle never "
+            "trained or validated on (--part all scores every clip)"
+        )
+    return rows
+
+
 def _add_predict_arguments(parser):
     parser.add_argument(
         "bundle", metavar="BUNDLE", help="trained-model bundle (or its run directory)"
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="audio files or folders, or a CSV file listing them (column 'path')",
+    )
     parser.add_argument("--per-window", action="store_true", help="also print each 3 s window")
     parser.add_argument(
         "--separate-speakers",
         action="store_true",
         help="normalize each file as its own speaker (default: all files as one speaker)",
     )
+    parser.add_argument(
+        "--speaker-column",
+        metavar="COLUMN",
+        help="with a CSV input: the column naming each file's speaker (files of one speaker "
+        "are normalized and adapted together)",
+    )
+    parser.add_argument(
+        "--speaker-profile",
+        metavar="FILE",
+        help="JSON profile of the one speaker of these files: read if it exists (the clips "
+        "seen before count), then updated with these files",
+    )
     _add_adaptation_argument(parser, default="as the bundle was trained")
     parser.add_argument("--json", metavar="FILE", help="also write the predictions as JSON")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip files that cannot be decoded, say which"
+    )
 
 
 def _add_adaptation_argument(parser, default: str):
@@ -284,22 +361,78 @@ def _loaded_bundle(args):
 
 
 def _run_predict(args):
-    from kser.paths import atomic_write_json
+    from pathlib import Path
 
+    from kser.paths import atomic_write_json
+    from kser.speakers.profile import SpeakerProfile
+
+    paths, speakers = _predict_inputs(args.paths, args.speaker_column)
+    grouping = [args.separate_speakers, speakers is not None, args.speaker_profile is not None]
+    if sum(grouping) > 1:
+        raise KserError(
+            "--separate-speakers, --speaker-column and --speaker-profile each say who speaks "
+            "in which file: pass one of them"
+        )
     bundle = _loaded_bundle(args)
+    profile = None
+    if args.speaker_profile:
+        known = Path(args.speaker_profile).is_file()
+        profile = SpeakerProfile.load(args.speaker_profile) if known else bundle.speaker_profile()
     predictions = bundle.predict_files(
-        args.paths, per_window=args.per_window, separate_speakers=args.separate_speakers
+        paths,
+        per_window=args.per_window,
+        separate_speakers=args.separate_speakers,
+        speakers=speakers,
+        profile=profile,
+        skip_bad=args.skip_bad,
     )
     header = "  ".join(f"{label[:9]:>9}" for label in bundle.labels)
     print(f"{header}  {'emotion':10}  file")
     for prediction in predictions:
+        if prediction.error is not None:
+            print(f"{'skipped':>{len(header)}}  {'':10}  {prediction.error}")
+            continue
         row = _probability_row(prediction.probabilities)
         print(f"{row}  {prediction.emotion:10}  {prediction.path}")
         for window in prediction.windows:
             span = f"{window.start:7.2f}-{window.end:.2f} s"
             print(f"{_probability_row(window.probabilities)}  {'':10}    {span}")
+    skipped = sum(prediction.error is not None for prediction in predictions)
+    if skipped:
+        print(f"skipped {skipped} of {len(predictions)} file(s) that could not be decoded")
+    if profile is not None:
+        profile.save(args.speaker_profile)
+        print(f"speaker profile {args.speaker_profile}: {profile.n_clips} clip(s) of this voice")
     if args.json:
         atomic_write_json(args.json, [prediction.to_dict() for prediction in predictions])
+
+
+def _predict_inputs(paths, speaker_column):
+    """`(paths, speaker ids or None)`: a single CSV argument lists the files (column
+    "path", relative to the CSV's folder) and, with `speaker_column`, their speakers."""
+    from pathlib import Path
+
+    listed = [path for path in paths if path.lower().endswith(".csv")]
+    if not listed:
+        if speaker_column:
+            raise KserError("--speaker-column needs a CSV file listing the audio files")
+        return paths, None
+    if len(paths) != 1:
+        raise KserError("a CSV list of files is given alone, not with other paths")
+    import pandas as pd
+
+    table_path = Path(listed[0])
+    try:
+        table = pd.read_csv(table_path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as error:
+        raise KserError(f"{table_path}: cannot read the file list ({error})") from None
+    for column in ("path", speaker_column):
+        if column and column not in table.columns:
+            raise KserError(
+                f"{table_path}: no column {column!r} (columns: {', '.join(table.columns)})"
+            )
+    files = [str(table_path.parent / path) for path in table["path"]]
+    return files, (table[speaker_column].tolist() if speaker_column else None)
 
 
 def _probability_row(probabilities) -> str:

@@ -185,10 +185,13 @@ class FeatureSet:
             self._features = features
         return self._features
 
-    def fit_normalizer(self, spec: str, train_indices) -> Normalizer:
-        """A `Normalizer(spec)` whose global statistics come from `train_indices` only."""
+    def fit_normalizer(self, spec: str, train_indices, prior_clips: float | None = None):
+        """A `Normalizer(spec)` whose global statistics (and speaker prior, with
+        `prior_clips`) come from `train_indices` only."""
         train_indices = self._checked_indices(train_indices)
-        return Normalizer(spec).fit(self.as_numpy()[train_indices], self.speakers[train_indices])
+        return Normalizer(spec).fit(
+            self.as_numpy()[train_indices], self.speakers[train_indices], prior_clips=prior_clips
+        )
 
     def dataset(
         self,

@@ -65,12 +65,17 @@ class SpeakerAdaptation:
     ECE 0.22 for prosody fusion, 0.24 for the ensemble; 0.13 and 0.15 with the
     temperature), so it is fitted by NLL on held-out adapted predictions
     (`kser.evaluation.calibration.calibrating_temperature`); 1 leaves them as they are.
+    `growth_clips`: c, how the strength grows with the clips of the speaker in
+    the group, `strength * (n - 1) / (n - 1 + c)`: a neighbour graph over a few
+    clips is noise, over hundreds it is worth its full strength (0: full
+    strength from two clips on, as bundles before it had).
     """
 
     neighbours: int = 10
     strength: float = 0.8
     graph: str = "input"
     temperature: float = 1.0
+    growth_clips: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.neighbours, int) or self.neighbours < 1:
@@ -87,6 +92,19 @@ class SpeakerAdaptation:
             raise ValueError(
                 f"temperature must be a positive number. Received: temperature={self.temperature!r}"
             )
+        if isinstance(self.growth_clips, bool) or not (
+            isinstance(self.growth_clips, (int, float)) and self.growth_clips >= 0
+        ):
+            raise ValueError(
+                f"growth_clips must be a number >= 0. Received: growth_clips={self.growth_clips!r}"
+            )
+
+    def strength_for(self, n_clips: int) -> float:
+        """The propagation strength for a group of `n_clips` clips of one speaker."""
+        seen = max(n_clips - 1, 0)
+        if seen == 0:
+            return 0.0
+        return self.strength * seen / (seen + self.growth_clips)
 
     @classmethod
     def suited_to(cls, model) -> SpeakerAdaptation:
@@ -118,11 +136,15 @@ class SpeakerAdaptation:
         adapted = probabilities.copy()
         for speaker in np.unique(speakers):
             rows = speakers == speaker
-            if rows.sum() > 1:
+            strength = self.strength_for(int(rows.sum()))
+            if strength > 0:
                 graph = neighbour_graph(summaries[rows], self.neighbours)
-                adapted[rows] = propagate(probabilities[rows], graph, self.strength)
-                if self.temperature != 1.0:
-                    adapted[rows] = tempered(adapted[rows], self.temperature)
+                adapted[rows] = propagate(probabilities[rows], graph, strength)
+                # The temperature undoes the averaging's under-confidence: as much of it
+                # as the strength is of the full strength.
+                temperature = 1.0 + (self.temperature - 1.0) * strength / self.strength
+                if temperature != 1.0:
+                    adapted[rows] = tempered(adapted[rows], temperature)
         return adapted
 
 

@@ -28,7 +28,8 @@ import tensorflow as tf
 from kser.augment import apply_augmentation, build_augmentation, build_waveform_augmentation
 from kser.augment.mixup import mix_batches
 from kser.data.audio import clip_samples, load_clip
-from kser.features.normalization import STD_FLOOR, Normalizer
+from kser.features.normalization import STD_FLOOR, Normalizer, per_speaker_statistics
+from kser.speakers.statistics import SubsetStatistics
 
 
 def training_batches(
@@ -49,7 +50,11 @@ def training_batches(
             `waveform_augment`, `mixup`).
         num_classes: the corpus's number of labels.
     """
-    if config.waveform_augment == "none":
+    if config.waveform_augment == "none" and subsets_train(normalizer, config):
+        batches = speaker_subset_batches(
+            feature_set, rows, labels, normalizer, batch_size=config.batch_size, seed=config.seed
+        )
+    elif config.waveform_augment == "none":
         batches = feature_set.dataset(
             rows,
             labels,
@@ -84,6 +89,54 @@ def training_batches(
             batches, alpha=config.mixup, num_classes=num_classes, seed=config.seed
         )
     return batches
+
+
+def subsets_train(normalizer: Normalizer, config) -> bool:
+    """Whether training clips get speaker statistics of random subsets of their speaker's
+    clips (`config.speaker_subsets`, for a normalizer with a speaker prior)."""
+    return bool(config.speaker_subsets) and normalizer.prior is not None
+
+
+def speaker_subset_batches(
+    feature_set, rows, labels, normalizer: Normalizer, *, batch_size: int, seed: int
+) -> tf.data.Dataset:
+    """Shuffled `(features, label)` batches of the clips at `rows`, each clip normalized
+    with the shrunk statistics of a random subset of its speaker's clips at `rows`
+    (`kser.speakers.statistics.SubsetStatistics`), drawn anew every epoch.
+
+    Each epoch's draw and order come from one seed of
+    `tf.data.Dataset.random(seed)`, so a run is repeatable.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    features = feature_set.as_numpy()[rows]
+    targets = np.asarray(labels)[rows].astype(np.int32)
+    subsets = SubsetStatistics(features, feature_set.speakers[rows], normalizer.prior)
+
+    def epoch(draw):
+        rng = np.random.default_rng(int(draw))
+        mean, std = subsets.sample(rng)
+        order = rng.permutation(len(rows))
+        normalized = normalizer.transform_with_speaker_statistics(
+            features[order], mean[order], std[order]
+        )
+        return normalized, targets[order]
+
+    def batches(draw):
+        normalized, ordered = tf.numpy_function(
+            epoch, [draw], (tf.float32, tf.int32), stateful=False
+        )
+        normalized = tf.ensure_shape(normalized, [len(rows), *features.shape[1:]])
+        ordered = tf.ensure_shape(ordered, [len(rows)])
+        return tf.data.Dataset.from_tensor_slices((normalized, ordered)).batch(batch_size)
+
+    n_batches = -(-len(rows) // batch_size)
+    return (
+        tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        .take(1)
+        .flat_map(batches)
+        .apply(tf.data.experimental.assert_cardinality(n_batches))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def augmented_waveform_batches(
@@ -152,13 +205,8 @@ def _fixed_normalization(normalizer: Normalizer, clean_features, speakers):
     """`normalize(features, positions)` in TensorFlow ops: `normalizer.transform` with the
     statistics it would use on `clean_features` (one row per position)."""
     if normalizer.first_stage == "speaker":
-        # A "global" normalizer fitted on one speaker's clips holds that speaker's statistics.
-        ids, speaker_of_row = np.unique(np.asarray(speakers), return_inverse=True)
-        fitted = [
-            Normalizer("global").fit(clean_features[speaker_of_row == i]) for i in range(len(ids))
-        ]
-        speaker_mean = tf.constant(np.stack([n.mean for n in fitted])[speaker_of_row])
-        speaker_std = tf.constant(np.stack([n.std for n in fitted])[speaker_of_row])
+        mean, std = per_speaker_statistics(clean_features, speakers, normalizer.prior)
+        speaker_mean, speaker_std = tf.constant(mean), tf.constant(std)
 
     def normalize(features, positions):
         if normalizer.first_stage == "clip":

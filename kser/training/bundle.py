@@ -37,6 +37,8 @@ import soundfile
 from kser.data.audio import clip_samples, fix_length, load_waveform
 from kser.errors import KserBundleError, KserDataError, KserError
 from kser.paths import atomic_write_json
+from kser.speakers.groups import speaker_groups
+from kser.speakers.profile import SpeakerProfile
 from kser.training.speaker_adaptation import (
     EMBEDDING_LAYER,
     SpeakerAdaptation,
@@ -73,14 +75,19 @@ class FilePrediction:
 
     path: str
     labels: tuple[str, ...]
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None
     windows: list[WindowPrediction] = field(default_factory=list)
+    error: str | None = None  # why the file was skipped (`predict_files(..., skip_bad=True)`)
 
     @property
-    def emotion(self) -> str:
+    def emotion(self) -> str | None:
+        if self.probabilities is None:
+            return None
         return self.labels[int(np.argmax(self.probabilities))]
 
     def to_dict(self) -> dict:
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
         record = {
             "path": self.path,
             "emotion": self.emotion,
@@ -138,17 +145,36 @@ class Bundle:
         values = None if adaptation is None else adaptation.to_dict()
         return replace(self, info={**self.info, "speaker_adaptation": values})
 
+    def with_prior_clips(self, clips: float) -> Bundle:
+        """The same bundle with the weight (k, in clips) of the population prior of its
+        per-speaker statistics set to `clips` (inputs without a prior are unchanged)."""
+        normalizer = _map_inputs(
+            lambda normalizer, _: (
+                normalizer if normalizer.prior is None else normalizer.with_prior_clips(clips)
+            ),
+            self.normalizer,
+        )
+        return replace(self, normalizer=normalizer)
+
     def predict_features(self, features: np.ndarray, speakers=None) -> np.ndarray:
         """Class probabilities `(n, n_labels)` of raw features `(n, n_bins, n_frames)`.
 
         `speakers` (one id per row) groups rows for per-speaker normalization
         and speaker adaptation; by default all rows count as one speaker.
         """
-        if speakers is None:
-            first = next(iter(_per_input(features).values()))
-            speakers = np.zeros(len(first), dtype=np.int64)
+        speakers = _speaker_ids(features, speakers)
+        probabilities, graph_features = self.unadapted_predictions(features, speakers)
+        adaptation = self.speaker_adaptation
+        if adaptation is None:
+            return probabilities
+        return adaptation.apply(probabilities, graph_features, speakers)
+
+    def unadapted_predictions(self, features, speakers=None):
+        """`(probabilities, graph vectors)` before speaker adaptation: the vectors are
+        those the bundle's adaptation compares (None when it does not adapt)."""
+        speakers = _speaker_ids(features, speakers)
         normalized = _map_inputs(
-            lambda normalizer, values: normalizer.transform(values, np.asarray(speakers)),
+            lambda normalizer, values: normalizer.transform(values, speakers),
             self.normalizer,
             features,
         )
@@ -169,20 +195,38 @@ class Bundle:
                 else normalized
             )
         probabilities = np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
-        if adaptation is None:
-            return probabilities
-        return adaptation.apply(probabilities, graph_features, speakers)
+        return probabilities, None if adaptation is None else graph_features
 
-    def predict_waveforms(self, waveforms, speakers=None, per_window: bool = False):
+    def speaker_profile(self) -> SpeakerProfile:
+        """An empty `SpeakerProfile` of a new voice, for this bundle."""
+        return SpeakerProfile(self._profile_identity())
+
+    def _profile_identity(self) -> dict:
+        described = _map_inputs(
+            lambda extractor, _: {"name": extractor.name, "params": extractor.params},
+            self.extractor,
+        )
+        specs = _map_inputs(lambda normalizer, _: normalizer.spec, self.normalizer)
+        # Through JSON, so that a loaded profile compares equal (lists, not tuples).
+        return json.loads(json.dumps({"features": described, "normalization": specs}))
+
+    def predict_waveforms(
+        self, waveforms, speakers=None, per_window: bool = False, *, profile=None, names=None
+    ):
         """Probabilities of each waveform (1-D, at `sample_rate`), as `(n, n_labels)`.
 
         A waveform up to the clip length is zero-padded, as in training; a
         longer one is cut into clip-length windows `WINDOW_HOP_SECONDS` apart
         (the last one ending at the end) whose probabilities are averaged.
         `speakers`: one id per waveform for per-speaker normalization; by
-        default all waveforms count as one speaker. With `per_window`, also
+        default all waveforms count as one speaker. `profile`: a
+        `SpeakerProfile` of that one speaker: the waveforms are scored together
+        with every clip it holds (as if all were passed at once), then added
+        to it under `names` (one per waveform). With `per_window`, also
         returns each waveform's list of `WindowPrediction`.
         """
+        if profile is not None and speakers is not None:
+            raise KserDataError("a speaker profile is one speaker's: pass no speaker ids with it")
         if speakers is None:
             speakers = np.zeros(len(waveforms), dtype=np.int64)
         spans, windows, owners = [], [], []
@@ -196,8 +240,15 @@ class Bundle:
         if not windows:
             raise KserDataError("no waveforms to predict")
         speakers = np.asarray(speakers)[owners]
-        self._warn_about_small_speaker_groups(speakers)
-        window_probabilities = self.predict_features(self._extract(np.stack(windows)), speakers)
+        features = self._extract(np.stack(windows))
+        if profile is None:
+            self._warn_about_small_speaker_groups(speakers)
+            window_probabilities = self.predict_features(features, speakers)
+        else:
+            names = [str(n) for n in (names if names is not None else range(len(waveforms)))]
+            window_probabilities = self._predict_with_profile(
+                features, profile, [names[owner] for owner in owners]
+            )
         owners = np.asarray(owners)
         probabilities = np.stack(
             [window_probabilities[owners == owner].mean(axis=0) for owner in range(len(waveforms))]
@@ -216,33 +267,106 @@ class Bundle:
         ]
         return probabilities, details
 
-    def predict_files(self, paths, per_window: bool = False, separate_speakers: bool = False):
+    def _predict_with_profile(self, features, profile: SpeakerProfile, names) -> np.ndarray:
+        """Probabilities of the rows of `features`, scored with every window of `profile`
+        as one speaker; the rows are then added to `profile`."""
+        if profile.bundle != self._profile_identity():
+            raise KserBundleError(
+                f"{self.directory}: the speaker profile was made for another bundle "
+                "(other features or normalization); start a new profile for this one"
+            )
+        new = {name or "": values for name, values in _per_input(features).items()}
+        seen = {name: profile.features.get(name, values[:0]) for name, values in new.items()}
+        joined = {name: np.concatenate([seen[name], new[name]]) for name in new}
+        if not isinstance(self.extractor, dict):
+            joined = joined[""]
+        probabilities = self.predict_features(joined)[profile.n_clips :]
+        profile.add(new, names)
+        return probabilities
+
+    def predict_files(
+        self,
+        paths,
+        per_window: bool = False,
+        separate_speakers: bool = False,
+        *,
+        speakers=None,
+        profile=None,
+        skip_bad: bool = False,
+    ):
         """`FilePrediction` of every audio file in `paths` (files or folders, searched recursively).
 
         Any format and sample rate soundfile decodes; audio is resampled to the
         bundle's rate. For a bundle normalized per speaker, all files count as
-        one speaker by default; `separate_speakers` makes each file its own.
-        Raises `KserDataError` naming a file that cannot be decoded.
+        one speaker by default; `separate_speakers` makes each file its own,
+        `speakers` (one id per file of `paths`, which are then files) groups
+        them, and `profile` (a `SpeakerProfile`) scores them with the clips of
+        their speaker seen before and keeps them. A file that cannot be decoded
+        raises `KserDataError` naming it; with `skip_bad` its prediction holds
+        the error instead and the others are scored.
         """
         files = audio_files(paths)
-        waveforms = [load_waveform(path, self.sample_rate) for path in files]
-        speakers = np.arange(len(files)) if separate_speakers else None
-        probabilities, windows = self.predict_waveforms(waveforms, speakers, per_window=True)
+        if speakers is not None and len(speakers) != len(files):
+            raise KserDataError(
+                f"one speaker id per file is needed: {len(speakers)} ids for {len(files)} files"
+            )
+        waveforms, errors = [], {}
+        for index, path in enumerate(files):
+            try:
+                waveforms.append(load_waveform(path, self.sample_rate))
+            except KserDataError as error:
+                if not skip_bad:
+                    raise
+                errors[index] = str(error)
+        decoded = [index for index in range(len(files)) if index not in errors]
+        if separate_speakers:
+            speakers = np.arange(len(files))
+        if speakers is not None:
+            speakers = np.asarray(speakers)[decoded]
+        probabilities, windows = (
+            self.predict_waveforms(
+                waveforms,
+                speakers,
+                per_window=True,
+                profile=profile,
+                names=[files[index] for index in decoded],
+            )
+            if decoded
+            else ([], [])
+        )
+        position = {index: order for order, index in enumerate(decoded)}
         return [
-            FilePrediction(
-                str(path), self.labels, probabilities[i], windows[i] if per_window else []
+            FilePrediction(str(path), self.labels, None, error=errors[i])
+            if i in errors
+            else FilePrediction(
+                str(path),
+                self.labels,
+                probabilities[position[i]],
+                windows[position[i]] if per_window else [],
             )
             for i, path in enumerate(files)
         ]
 
-    def evaluate(self, corpus, indices=None, *, feature_set=None, cache_root=None, seed: int = 0):
+    def evaluate(
+        self,
+        corpus,
+        indices=None,
+        *,
+        feature_set=None,
+        cache_root=None,
+        seed: int = 0,
+        clips_per_speaker: int | None = None,
+    ):
         """Score the bundle on `corpus` (all clips, or the rows `indices`): an `EvaluationResult`.
 
         Clips are centre-cropped or padded to the clip length exactly as in
         training, and normalized per speaker with the corpus's speaker ids when
-        the bundle's normalization needs them. `feature_set`: the corpus's
-        already extracted features (skips the cache lookup); a dict of them
-        for a multi-input model.
+        the bundle's normalization needs them. `clips_per_speaker`: score each
+        speaker's clips in random groups of that many (seeded by `seed`; 1: each
+        clip alone), as an application that knows only a few clips of a voice
+        would; None: all of a speaker's clips together. `feature_set`: the
+        corpus's already extracted features (skips the cache lookup); a dict of
+        them for a multi-input model.
         """
         from kser.evaluation import evaluate
         from kser.features.pipeline import extract_features
@@ -267,7 +391,8 @@ class Bundle:
         manifest = corpus.manifest.iloc[rows]
         speakers = manifest["speaker"].astype(str).to_numpy()
         features = _map_inputs(lambda feature_set, _: feature_set.as_numpy()[rows], feature_set)
-        probabilities = self.predict_features(features, speakers)
+        groups = speaker_groups(speakers, clips_per_speaker, seed)
+        probabilities = self.predict_features(features, groups)
         return evaluate(
             manifest["emotion"].to_numpy(),
             probabilities,
@@ -295,24 +420,38 @@ class Bundle:
         `split_rows(corpus, "test")` of the training corpus reproduces the
         bundle's test report.
         """
+        if part not in ("train", "val", "test"):
+            raise ValueError(f"part must be train, val or test. Received: part={part!r}")
+        wanted = self._split_paths()[part]
+        rows = np.flatnonzero(corpus.manifest["path"].isin(wanted).to_numpy())
+        if len(rows) == 0:
+            raise KserDataError(
+                f"{corpus.source}: none of the {len(wanted)} {part} clips listed in "
+                f"{Path(self.directory) / SPLIT_FILE}"
+            )
+        return rows
+
+    def unseen_rows(self, corpus) -> np.ndarray:
+        """Rows of `corpus` the bundle neither trained on nor chose its epoch on (all rows of
+        another corpus). Raises `KserBundleError` for a bundle without its split lists."""
+        paths = self._split_paths()
+        seen = corpus.manifest["path"].isin(paths["train"] | paths["val"]).to_numpy()
+        return np.flatnonzero(~seen)
+
+    def _split_paths(self) -> dict[str, set]:
         path = None if self.directory is None else Path(self.directory) / SPLIT_FILE
         if path is None or not path.is_file():
             raise KserBundleError(f"{path or 'bundle'}: no split file lists saved with this bundle")
         split = json.loads(path.read_text(encoding="utf-8"))
-        if part not in ("train", "val", "test"):
-            raise ValueError(f"part must be train, val or test. Received: part={part!r}")
-        wanted = {clip["path"] for clip in split[part]}
-        rows = np.flatnonzero(corpus.manifest["path"].isin(wanted).to_numpy())
-        if len(rows) == 0:
-            raise KserDataError(
-                f"{corpus.source}: none of the {len(wanted)} {part} clips listed in {path}"
-            )
-        return rows
+        return {part: {clip["path"] for clip in split[part]} for part in ("train", "val", "test")}
 
     def _warn_about_small_speaker_groups(self, speakers: np.ndarray) -> None:
         # Measured on nEMO's test speakers: statistics of each clip alone drop UAR
         # from 0.38 to 0.16 (below chance), all test clips as one group give 0.40.
-        if not any(n.needs_speakers for n in _per_input(self.normalizer).values()):
+        # Statistics shrunk towards the population's degrade gracefully instead.
+        if not any(
+            n.needs_speakers and n.prior is None for n in _per_input(self.normalizer).values()
+        ):
             return
         smallest = int(np.unique(speakers, return_counts=True)[1].min())
         if smallest < MIN_SPEAKER_WINDOWS:
@@ -535,6 +674,14 @@ def _read_info(directory: Path) -> dict:
             f"{path}: incomplete bundle description, missing {', '.join(missing)}"
         )
     return info
+
+
+def _speaker_ids(features, speakers) -> np.ndarray:
+    """`speakers` as an array, or one speaker for every row of `features` when None."""
+    if speakers is None:
+        first = next(iter(_per_input(features).values()))
+        return np.zeros(len(first), dtype=np.int64)
+    return np.asarray(speakers)
 
 
 def _per_input(value) -> dict:

@@ -48,6 +48,9 @@ SEQUENCE_MODEL = "conv1d"
 # settle within 20.
 MODEL_EPOCHS = {"linear": 40, "kernel": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
+# The speaker prior's weight k while training on subsets; validation then picks
+# the bundle's own (`kser.training.speaker_settings`).
+TRAINING_PRIOR_CLIPS = 5.0
 
 
 def default_model(feature: str) -> str:
@@ -93,6 +96,16 @@ class ExperimentConfig:
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
     model; no labels used). The test report then also gives the UAR without
     it (`uar_without_speaker_adaptation`).
+
+    `speaker_prior` (for "speaker" normalizations): shrink each speaker's
+    statistics towards the training population's by how many of the
+    speaker's clips are known (`kser.speakers.statistics`), so that one clip of
+    a new voice is z-scored with the population's statistics instead of its
+    own (which leave nothing). `speaker_subsets`: train on clips normalized
+    with statistics of random subsets of their speaker's clips (1 to all), so
+    the model learns every group size it will meet. Validation speakers then
+    choose the prior's weight and how speaker adaptation grows with the clips
+    (`kser.training.speaker_settings`).
     """
 
     protocol: str = "speaker"
@@ -116,6 +129,8 @@ class ExperimentConfig:
     refit: bool = False
     speaker_adaptation: bool = True
     mixup: float = 0.0
+    speaker_prior: bool = True
+    speaker_subsets: bool = True
 
     def __post_init__(self):
         if not self.mixup >= 0:
@@ -127,6 +142,13 @@ class ExperimentConfig:
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"
+
+    @property
+    def prior_clips(self) -> float | None:
+        """The speaker prior's weight to train with, or None for no prior."""
+        if self.speaker_prior and self.normalization.startswith("speaker"):
+            return TRAINING_PRIOR_CLIPS
+        return None
 
 
 @dataclass
@@ -232,7 +254,9 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     seed_everything(config.seed)
     write_split(split, corpus, split_dir)
     labels = corpus.label_indices
-    normalizer = feature_set.fit_normalizer(config.normalization, split.train)
+    normalizer = feature_set.fit_normalizer(
+        config.normalization, split.train, prior_clips=config.prior_clips
+    )
     train_data = training_batches(
         feature_set,
         split.train,
@@ -312,9 +336,13 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                 ),
             },
         )
-        if bundle.speaker_adaptation is not None and not config.refit and len(split.val):
-            # (A refit model trained on the validation clips: they cannot calibrate it.)
-            bundle = _calibrate_adaptation(bundle, corpus, split.val, feature_set, config.seed)
+        # (A refit model trained on the validation clips: they can tune nothing.)
+        if not config.refit and len(split.val):
+            bundle = _fit_speaker_settings(
+                bundle, corpus, split.val, feature_set, split_dir, config.seed
+            )
+            if bundle.speaker_adaptation is not None:
+                bundle = _calibrate_adaptation(bundle, corpus, split.val, feature_set, config.seed)
         evaluation = bundle.evaluate(corpus, split.test, feature_set=feature_set, seed=config.seed)
         unadapted = _unadapted_scores(bundle, corpus, split.test, feature_set, config.seed)
         bundle.info["metrics"] = {
@@ -357,6 +385,25 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             + "".join(f" (without speaker adaptation {v:.3f})" for v in unadapted.values())
         )
     return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
+
+
+def _fit_speaker_settings(bundle, corpus, rows, feature_set, split_dir, seed):
+    """`bundle` with its speaker prior's weight and adaptation growth chosen on the
+    validation clips at `rows` (`kser.training.speaker_settings`); every candidate's
+    scores go to `speaker_settings.json`."""
+    from kser.training.speaker_settings import fit_speaker_settings
+
+    manifest = corpus.manifest.iloc[rows]
+    fitted, fit = fit_speaker_settings(
+        bundle,
+        feature_set.as_numpy()[rows],
+        manifest["speaker"].astype(str).to_numpy(),
+        corpus.label_indices[rows],
+        seed=seed,
+    )
+    if fit.scores:
+        atomic_write_json(split_dir / "speaker_settings.json", dataclasses.asdict(fit))
+    return fitted
 
 
 def _calibrate_adaptation(bundle, corpus, rows, feature_set, seed):
@@ -404,7 +451,7 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
     rows = np.concatenate([split.train, split.val])
     labels = corpus.label_indices
     seed_everything(config.seed)
-    normalizer = feature_set.fit_normalizer(config.normalization, rows)
+    normalizer = feature_set.fit_normalizer(config.normalization, rows, config.prior_clips)
     data = training_batches(
         feature_set, rows, labels, extractor, normalizer, config, num_classes=len(corpus.labels)
     )

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from kser.cli import main
+from kser.training.speaker_settings import GROWTH_CLIPS, PRIOR_CLIPS
 from tests.conftest import make_nemo_directory, tone, write_audio
 from tests.training.conftest import TINY_CNN
 
@@ -35,19 +36,24 @@ def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     assert description["protocol"] == "speaker"
     adaptation = description["speaker_adaptation"]
     assert adaptation["temperature"] > 0  # fitted on the validation clips
-    assert {**adaptation, "temperature": 1.0} == {
+    # The growth with a speaker's clips and the prior's weight are chosen on them too.
+    settings = json.loads((out / "speaker_settings.json").read_text())
+    assert adaptation["growth_clips"] == settings["growth_clips"] in GROWTH_CLIPS
+    normalizer = json.loads((out / "bundle" / "normalizer.json").read_text())
+    assert normalizer["prior"]["clips"] == settings["prior_clips"] in PRIOR_CLIPS
+    assert {**adaptation, "temperature": 1.0, "growth_clips": 0.0} == {
         "neighbours": 10,
         "strength": 0.8,
         "graph": "embedding",
         "temperature": 1.0,
+        "growth_clips": 0.0,
     }
 
 
 def test_evaluate_prints_the_report_and_writes_json(trained, tmp_path, capsys):
     data, out = trained
-    assert (
-        main(["evaluate", str(out), "--data", str(data), "--json", str(tmp_path / "m.json")]) == 0
-    )
+    assert main(["evaluate", str(out), "--data", str(data), "--part", "all",
+                 "--json", str(tmp_path / "m.json")]) == 0  # fmt: skip
     printed = capsys.readouterr().out
     assert "UAR" in printed and "anger" in printed
     metrics = json.loads((tmp_path / "m.json").read_text())
@@ -126,3 +132,113 @@ def test_a_bad_train_option_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "--mixup", "-1", "--no-mlflow", "--out", str(out)]) == 2
     assert "mixup must be 0 (off) or positive" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_evaluate_scores_only_unseen_clips_of_the_bundles_own_corpus(trained, tmp_path, capsys):
+    data, out = trained
+    assert main(["evaluate", str(out), "--data", str(data),
+                 "--json", str(tmp_path / "m.json")]) == 0  # fmt: skip
+    assert "scoring the 24 of 84 clips the bundle never trained or validated on" in (
+        capsys.readouterr().out
+    )
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["n"] == 24
+    assert metrics["uar"] == pytest.approx(json.loads((out / "metrics.json").read_text())["uar"])
+
+
+def test_evaluate_scores_groups_of_n_clips_per_speaker(trained, tmp_path, capsys):
+    data, out = trained
+
+    def scored(*options):
+        path = tmp_path / "m.json"
+        assert main(["evaluate", str(out), "--data", str(data), "--part", "test",
+                     "--json", str(path), *options]) == 0  # fmt: skip
+        return json.loads(path.read_text())
+
+    alone = scored("--clips-per-speaker", "1")
+    assert "each speaker's clips in random groups of 1" in capsys.readouterr().out
+    assert alone["n"] == 24
+    assert scored("--clips-per-speaker", "1") == alone  # no adaptation, no shared statistics
+    groups = scored("--clips-per-speaker", "5", "--seed", "3")
+    assert groups == scored("--clips-per-speaker", "5", "--seed", "3")  # seeded
+    assert scored("--clips-per-speaker", "all")["uar"] == pytest.approx(
+        json.loads((out / "metrics.json").read_text())["uar"]
+    )
+    with pytest.raises(SystemExit):  # argparse's usage error, exit 2
+        main(["evaluate", str(out), "--data", str(data), "--clips-per-speaker", "0"])
+    assert "takes a positive integer or 'all'" in capsys.readouterr().err
+
+
+def test_a_speaker_profile_gives_what_scoring_all_clips_together_gives(trained, tmp_path):
+    _, out = trained
+    clips = [write_audio(tmp_path / f"c{i}.wav", tone(250 + 40 * i, 0.5), 16000) for i in range(5)]
+    profile = tmp_path / "speaker.json"
+    assert main(["predict", str(out), *map(str, clips[:3]), "--speaker-profile", str(profile),
+                 "--json", str(tmp_path / "first.json")]) == 0  # fmt: skip
+    record = json.loads(profile.read_text())
+    assert len(record["clips"]) == 3 and record["statistics"][""]["clips"] == 3
+    assert main(["predict", str(out), *map(str, clips[3:]), "--speaker-profile", str(profile),
+                 "--json", str(tmp_path / "then.json")]) == 0  # fmt: skip
+    assert len(json.loads(profile.read_text())["clips"]) == 5
+    assert main(["predict", str(out), *map(str, clips),
+                 "--json", str(tmp_path / "together.json")]) == 0  # fmt: skip
+    together = json.loads((tmp_path / "together.json").read_text())
+    then = json.loads((tmp_path / "then.json").read_text())
+    for got, expected in zip(then, together[3:], strict=True):
+        assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-6)
+    # The first three were scored with only each other: not what all five give them.
+    first = json.loads((tmp_path / "first.json").read_text())
+    assert first[0]["probabilities"] != pytest.approx(together[0]["probabilities"], abs=1e-6)
+
+
+def test_a_csv_names_the_speaker_of_each_file(trained, tmp_path):
+    _, out = trained
+    for i in range(4):
+        write_audio(tmp_path / f"c{i}.wav", tone(250 + 40 * i, 0.5), 16000)
+    listing = tmp_path / "files.csv"
+    listing.write_text("path,who\nc0.wav,A\nc1.wav,A\nc2.wav,B\nc3.wav,B\n")
+    assert main(["predict", str(out), str(listing), "--speaker-column", "who",
+                 "--json", str(tmp_path / "csv.json")]) == 0  # fmt: skip
+    by_csv = json.loads((tmp_path / "csv.json").read_text())
+    for pair in ((0, 1), (2, 3)):
+        files = [str(tmp_path / f"c{i}.wav") for i in pair]
+        assert main(["predict", str(out), *files, "--json", str(tmp_path / "p.json")]) == 0
+        alone = json.loads((tmp_path / "p.json").read_text())
+        for got, expected in zip([by_csv[i] for i in pair], alone, strict=True):
+            assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-6)
+
+
+def test_predict_options_that_disagree_or_name_no_column_are_clear_errors(
+    trained, tmp_path, capsys
+):
+    _, out = trained
+    write_audio(tmp_path / "c.wav", tone(300, 0.5), 16000)
+    listing = tmp_path / "files.csv"
+    listing.write_text("path,who\nc.wav,A\n")
+    assert main(["predict", str(out), str(listing), "--speaker-column", "speaker"]) == 2
+    assert "no column 'speaker'" in capsys.readouterr().err
+    assert main(["predict", str(out), str(tmp_path / "c.wav"), "--speaker-column", "who"]) == 2
+    assert "needs a CSV file" in capsys.readouterr().err
+    assert main(["predict", str(out), str(tmp_path / "c.wav"), "--separate-speakers",
+                 "--speaker-profile", str(tmp_path / "p.json")]) == 2  # fmt: skip
+    assert "pass one of them" in capsys.readouterr().err
+    bad_profile = tmp_path / "bad.json"
+    bad_profile.write_text("{}")
+    assert main(["predict", str(out), str(tmp_path / "c.wav"),
+                 "--speaker-profile", str(bad_profile)]) == 2  # fmt: skip
+    assert f"{bad_profile}: cannot read speaker profile" in capsys.readouterr().err
+
+
+def test_predict_skip_bad_scores_the_good_files_and_names_the_bad(trained, tmp_path, capsys):
+    _, out = trained
+    good = write_audio(tmp_path / "good.wav", tone(300, 0.5), 16000)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"\x00" * 64)
+    assert main(["predict", str(out), str(good), str(broken), "--skip-bad",
+                 "--json", str(tmp_path / "p.json")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert f"{broken}: cannot decode audio" in printed
+    assert "skipped 1 of 2 file(s)" in printed
+    records = json.loads((tmp_path / "p.json").read_text())
+    assert records[0]["path"] == str(good) and records[0]["emotion"]
+    assert "cannot decode audio" in records[1]["error"]

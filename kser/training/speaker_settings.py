@@ -1,0 +1,104 @@
+"""How much a bundle trusts a speaker's own clips, fitted on validation speakers.
+
+Two numbers say how per-speaker processing grows with the clips of a voice
+known at prediction time: the prior weight k of the speaker statistics
+(`kser.speakers.statistics.SpeakerPrior.clips`) and the growth c of speaker
+adaptation's strength (`SpeakerAdaptation.growth_clips`). Both are chosen on
+the validation speakers' clips by the mean UAR over the group sizes in
+`GROUP_SIZES` (each speaker's clips in random groups of that many), so that
+the bundle is good for one clip and for hundreds alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+
+from kser.evaluation.metrics import confusion_matrix, unweighted_average_recall
+from kser.speakers.groups import speaker_groups
+
+# Clips of one speaker known together; None: all of them.
+GROUP_SIZES = (1, 2, 5, 10, 20, None)
+PRIOR_CLIPS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+GROWTH_CLIPS = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+
+
+@dataclasses.dataclass
+class SpeakerSettingsFit:
+    """The chosen `prior_clips` and `growth_clips` (None where the bundle has no such
+    setting) and every candidate's validation UAR per group size (`scores`)."""
+
+    prior_clips: float | None
+    growth_clips: float | None
+    scores: list[dict]
+
+
+def fit_speaker_settings(bundle, features, speakers, labels, seed: int = 0):
+    """`(bundle with the best settings, SpeakerSettingsFit)` on validation clips.
+
+    `features`: their raw features (a dict for a multi-input bundle),
+    `speakers`: one id per clip, `labels`: class indices. A bundle with
+    neither a speaker prior nor speaker adaptation is returned unchanged.
+    """
+    labels = np.asarray(labels)
+    priors = PRIOR_CLIPS if has_speaker_prior(bundle) else (None,)
+    adaptation = bundle.speaker_adaptation
+    growths = GROWTH_CLIPS if adaptation is not None else (None,)
+    if priors == (None,) and growths == (None,):
+        return bundle, SpeakerSettingsFit(None, None, [])
+    scores = []
+    for prior_clips in priors:
+        candidate = bundle if prior_clips is None else bundle.with_prior_clips(prior_clips)
+        for size in GROUP_SIZES:
+            groups = speaker_groups(speakers, size, seed)
+            probabilities, graph = candidate.unadapted_predictions(features, groups)
+            for growth in growths:
+                if growth is not None:
+                    grown = dataclasses.replace(adaptation, growth_clips=growth)
+                    probabilities_at = grown.apply(probabilities, graph, groups)
+                else:
+                    probabilities_at = probabilities
+                scores.append(
+                    {
+                        "prior_clips": prior_clips,
+                        "growth_clips": growth,
+                        "clips_per_speaker": size,
+                        "uar": _uar(labels, probabilities_at, len(bundle.labels)),
+                    }
+                )
+    best_prior, best_growth = max(
+        itertools.product(priors, growths), key=lambda pair: _mean_uar(scores, *pair)
+    )
+    if best_prior is not None:
+        bundle = bundle.with_prior_clips(best_prior)
+    if best_growth is not None:
+        bundle = bundle.with_speaker_adaptation(
+            dataclasses.replace(adaptation, growth_clips=best_growth)
+        )
+    return bundle, SpeakerSettingsFit(best_prior, best_growth, scores)
+
+
+def has_speaker_prior(bundle) -> bool:
+    normalizers = (
+        bundle.normalizer if isinstance(bundle.normalizer, dict) else {0: bundle.normalizer}
+    )
+    return any(normalizer.prior is not None for normalizer in normalizers.values())
+
+
+def _mean_uar(scores, prior_clips, growth_clips) -> float:
+    return float(
+        np.mean(
+            [
+                score["uar"]
+                for score in scores
+                if score["prior_clips"] == prior_clips and score["growth_clips"] == growth_clips
+            ]
+        )
+    )
+
+
+def _uar(labels, probabilities, n_classes: int) -> float:
+    predicted = np.asarray(probabilities).argmax(axis=1)
+    return unweighted_average_recall(confusion_matrix(labels, predicted, n_classes))
