@@ -242,3 +242,22 @@ def test_predict_skip_bad_scores_the_good_files_and_names_the_bad(trained, tmp_p
     records = json.loads((tmp_path / "p.json").read_text())
     assert records[0]["path"] == str(good) and records[0]["emotion"]
     assert "cannot decode audio" in records[1]["error"]
+
+
+def test_the_default_bundle_tells_emotions_apart_one_clip_at_a_time(tmp_path):
+    """Each emotion of the synthetic corpus has its own pitch; a default bundle predicting
+    single clips of unheard speakers (each its own speaker group) must follow it, not
+    answer one constant emotion (per-speaker statistics of one clip would leave nothing)."""
+    data = make_nemo_directory(tmp_path / "nemo", clips_per_emotion=3, seconds=1.0)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--no-mlflow", "--epochs", "30",
+                 "--out", str(out)]) == 0  # fmt: skip
+    split = json.loads((out / "split.json").read_text())
+    clips = [clip["path"] for clip in split["test"]]
+    assert main(["predict", str(out), *clips, "--separate-speakers",
+                 "--json", str(tmp_path / "p.json")]) == 0  # fmt: skip
+    predictions = json.loads((tmp_path / "p.json").read_text())
+    assert len({prediction["emotion"] for prediction in predictions}) >= 4
+    truth = [clip["emotion"] for clip in split["test"]]
+    correct = sum(p["emotion"] == e for p, e in zip(predictions, truth, strict=True))
+    assert correct / len(truth) > 0.5

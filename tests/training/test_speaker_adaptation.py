@@ -226,3 +226,19 @@ def test_a_members_graph_on_a_single_model_is_refused(tmp_path):
     bundle.info["speaker_adaptation"] = SpeakerAdaptation(graph="members").to_dict()
     with pytest.raises(KserBundleError, match="needs an ensemble"):
         load_bundle(save_bundle(bundle, tmp_path / "bundle"))
+
+
+def test_the_strength_grows_with_the_speakers_clips():
+    adaptation = SpeakerAdaptation(strength=0.8, growth_clips=10.0)
+    assert adaptation.strength_for(1) == 0.0
+    assert adaptation.strength_for(11) == pytest.approx(0.4)
+    assert adaptation.strength_for(10_001) == pytest.approx(0.8, abs=1e-3)
+    features, probabilities, _ = _clustered_speaker()
+    # A group of 90 adapted with growth is adapted with strength 0.8 * 89 / 99.
+    grown = adaptation.apply(probabilities, features, np.zeros(90))
+    fixed = SpeakerAdaptation(strength=0.8 * 89 / 99).apply(probabilities, features, np.zeros(90))
+    np.testing.assert_allclose(grown, fixed, rtol=1e-9)
+    # Growth 0 is the strength of bundles made before it existed.
+    assert SpeakerAdaptation(growth_clips=0.0).strength_for(2) == 0.8
+    with pytest.raises(ValueError, match="growth_clips"):
+        SpeakerAdaptation(growth_clips=-1.0)
