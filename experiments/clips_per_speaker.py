@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.common import experiment_parser, prepare, run_variants, smoke_config, write_table
-from kser.training import ExperimentConfig
+from experiments.common import experiment_parser, prepare, smoke_config, write_table
+from kser.training import ExperimentConfig, run_cross_validation
 
 GROUP_SIZES = (1, 2, 5, 10, 20, None)
 CONFIG = ExperimentConfig(protocol="loso")
@@ -59,8 +59,11 @@ def main(argv=None) -> int:
     configs = {
         name: setup.config(config, smoke_config(config)) for name, config in VARIANTS.items()
     }
-    run_variants(setup, configs)
-    directories = {name: setup.run_dir / name for name in configs}
+    directories = {}
+    for name, config in configs.items():
+        directories[name] = setup.run_dir / name
+        # Folds already finished there are read, not retrained.
+        run_cross_validation(setup.corpus, config, directories[name], tracker=setup.tracker)
     for pair in args.also:
         directory, _, name = pair.partition("=")
         directories[name or Path(directory).name] = Path(directory)
