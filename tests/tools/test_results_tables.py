@@ -115,12 +115,11 @@ def test_write_replaces_only_the_generated_section(runs, tmp_path, capsys):
     root, _, _ = runs
     doc = tmp_path / "results.md"
     recorded = "# Results\n\nRecorded by hand: UAR 0.618.\n\n"
-    doc.write_text(
-        f"{recorded}{results_tables.BEGIN_MARKER}\nstale table\n{results_tables.END_MARKER}\n\nTail.\n"
-    )
+    begin, end = results_tables.BEGIN_MARKER, results_tables.END_MARKER
+    doc.write_text(f"{recorded}{begin}\nstale table\n{end}\n\nTail.\n")
     assert results_tables.main([str(root / "quickstart"), "--write", str(doc)]) == 0
     text = doc.read_text()
-    assert text.startswith(recorded + results_tables.BEGIN_MARKER) and text.endswith("Tail.\n")
+    assert text.startswith(recorded + begin) and text.endswith("Tail.\n")
     assert "stale table" not in text and "| quickstart |" in text
     assert results_tables.main([str(root / "quickstart"), "--write", str(doc)]) == 0
     assert doc.read_text() == text  # the same runs give the same file
