@@ -191,6 +191,16 @@ def open_huggingface(name: str = HF_DATASET, *, split: str = "train"):
     return dataset.cast_column("audio", datasets.Audio(decode=False))
 
 
+def row_audio_bytes(audio: dict, name: str) -> bytes:
+    """The encoded audio of one undecoded Hugging Face row: its bytes, else its file's."""
+    if audio.get("bytes"):
+        return audio["bytes"]
+    source = audio.get("path")
+    if not source or not os.path.isfile(source):
+        raise KserDataError(f"{name}: row has neither audio bytes nor a readable path ({source})")
+    return Path(source).read_bytes()
+
+
 def skipped_summary(skipped) -> str:
     """A short account of which clips `skip_bad` dropped, and why."""
     reasons = Counter(reason.split(" (")[0] for _, reason in skipped)
@@ -272,16 +282,6 @@ def _hf_audio_dir(name: str, dataset) -> Path:
     from kser.paths import cache_root
 
     return cache_root() / "huggingface" / name.replace("/", "__") / dataset._fingerprint
-
-
-def row_audio_bytes(audio: dict, name: str) -> bytes:
-    """The encoded audio of one undecoded Hugging Face row: its bytes, else its file's."""
-    if audio.get("bytes"):
-        return audio["bytes"]
-    source = audio.get("path")
-    if not source or not os.path.isfile(source):
-        raise KserDataError(f"{name}: row has neither audio bytes nor a readable path ({source})")
-    return Path(source).read_bytes()
 
 
 def _write_bytes_atomically(path: Path, data: bytes) -> None:
