@@ -148,21 +148,7 @@ def load_huggingface(
     only through torchcodec) and written once as files under `audio_dir`
     (default: the kser cache), so the rest of kser works on paths.
     """
-    import datasets
-
-    try:
-        if os.path.isdir(name):
-            dataset = datasets.load_from_disk(name)
-            if isinstance(dataset, datasets.DatasetDict):
-                dataset = dataset[split]
-        else:
-            dataset = datasets.load_dataset(name, split=split)
-    except (FileNotFoundError, ValueError, ConnectionError, OSError) as error:
-        raise KserDataError(f"{name}: cannot load Hugging Face dataset ({error})") from None
-    missing = [c for c in ("audio", "emotion", "speaker_id") if c not in dataset.column_names]
-    if missing:
-        raise KserDataError(f"{name}: dataset lacks column(s) {', '.join(missing)}")
-    dataset = dataset.cast_column("audio", datasets.Audio(decode=False))
+    dataset = open_huggingface(name, split=split)
     target = Path(audio_dir) if audio_dir else _hf_audio_dir(name, dataset)
     target.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -171,7 +157,7 @@ def load_huggingface(
         file_name = Path(example.get("file_id") or audio.get("path") or f"clip_{index:05d}.wav")
         audio_path = target / file_name.name
         if not audio_path.is_file():
-            _write_bytes_atomically(audio_path, audio.get("bytes") or _read_source(audio, name))
+            _write_bytes_atomically(audio_path, row_audio_bytes(audio, name))
         rows.append(
             {
                 "path": str(audio_path),
@@ -182,6 +168,37 @@ def load_huggingface(
             }
         )
     return _validated_corpus(rows, EMOTIONS, f"Hugging Face dataset {name}", name, skip_bad)
+
+
+def open_huggingface(name: str = HF_DATASET, *, split: str = "train"):
+    """The `datasets.Dataset` of nEMO (`name`: a Hub name or a `save_to_disk` folder), its
+    audio column undecoded (`{"bytes", "path"}` per row); checked for the columns kser reads.
+    """
+    import datasets
+
+    try:
+        if os.path.isdir(name):
+            dataset = datasets.load_from_disk(name)
+            if isinstance(dataset, datasets.DatasetDict):
+                dataset = dataset[split]
+        else:
+            dataset = datasets.load_dataset(name, split=split)
+    except (FileNotFoundError, ValueError, ConnectionError, OSError, KeyError) as error:
+        raise KserDataError(f"{name}: cannot load Hugging Face dataset ({error})") from None
+    missing = [c for c in ("audio", "emotion", "speaker_id") if c not in dataset.column_names]
+    if missing:
+        raise KserDataError(f"{name}: dataset lacks column(s) {', '.join(missing)}")
+    return dataset.cast_column("audio", datasets.Audio(decode=False))
+
+
+def row_audio_bytes(audio: dict, name: str) -> bytes:
+    """The encoded audio of one undecoded Hugging Face row: its bytes, else its file's."""
+    if audio.get("bytes"):
+        return audio["bytes"]
+    source = audio.get("path")
+    if not source or not os.path.isfile(source):
+        raise KserDataError(f"{name}: row has neither audio bytes nor a readable path ({source})")
+    return Path(source).read_bytes()
 
 
 def skipped_summary(skipped) -> str:
@@ -265,13 +282,6 @@ def _hf_audio_dir(name: str, dataset) -> Path:
     from kser.paths import cache_root
 
     return cache_root() / "huggingface" / name.replace("/", "__") / dataset._fingerprint
-
-
-def _read_source(audio: dict, name: str) -> bytes:
-    source = audio.get("path")
-    if not source or not os.path.isfile(source):
-        raise KserDataError(f"{name}: row has neither audio bytes nor a readable path ({source})")
-    return Path(source).read_bytes()
 
 
 def _write_bytes_atomically(path: Path, data: bytes) -> None:

@@ -1,4 +1,4 @@
-"""Named split protocols (DESIGN.md): seed, speaker, loso, kfold.
+"""Named split protocols (docs/architecture.md): seed, speaker, loso, kfold.
 
 Every split is deterministic given its seed and holds manifest row indices.
 `write_split` saves the exact file lists next to a run's results.

@@ -1,0 +1,1 @@
+"""Maintenance and data scripts; each one's docstring gives its command."""
