@@ -105,7 +105,13 @@ class ExperimentConfig:
     with statistics of random subsets of their speaker's clips (1 to all), so
     the model learns every group size it will meet. Validation speakers then
     choose the prior's weight and how speaker adaptation grows with the clips
-    (`kser.training.speaker_settings`).
+    (`kser.training.speaker_settings`). Both are on by default because, on
+    unseen nEMO speakers (leave-one-speaker-out, mean UAR over folds, each
+    test speaker's clips scored in random groups of N), they make one clip
+    usable without costing the full group: N=1 0.471, N=5 0.515, N=20 0.547,
+    all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
+    before; the best model without per-speaker normalization ("global")
+    reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
     """
 
     protocol: str = "speaker"
