@@ -14,6 +14,7 @@ from kser.data import load_corpus
 from kser.evaluation.calibration import calibrating_temperature
 from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
 from kser.training.speaker_adaptation import SpeakerAdaptation
+from kser.training.speaker_settings import GROWTH_CLIPS
 from tests.conftest import make_nemo_directory
 from tests.training.conftest import TINY_CONFIG
 
@@ -139,7 +140,10 @@ def test_by_default_prosody_fusion_learns_from_utterance_functionals(tiny_corpus
     # The bundle adapts to each speaker; the report also gives the UAR without it.
     # With no mistake on the validation clips, nothing pins its temperature down: 1.
     assert bundle.evaluate(tiny_corpus, bundle.split_rows(tiny_corpus, "val")).accuracy == 1.0
-    assert bundle.speaker_adaptation == SpeakerAdaptation()
+    # Its growth with the clips of a speaker is chosen on them too.
+    adaptation = bundle.speaker_adaptation
+    assert dataclasses.replace(adaptation, growth_clips=0.0) == SpeakerAdaptation()
+    assert adaptation.growth_clips in GROWTH_CLIPS
     metadata = json.loads((tmp_path / "metrics.json").read_text())["metadata"]
     test_rows = bundle.split_rows(tiny_corpus, "test")
     plain = bundle.with_speaker_adaptation(None).evaluate(tiny_corpus, test_rows)
