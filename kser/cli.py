@@ -272,6 +272,10 @@ def _add_adaptation_argument(parser, default: str):
 
 
 def _loaded_bundle(args):
+    from kser.runtime import is_exported
+
+    if is_exported(args.bundle):  # a `kser export` directory, served by onnxruntime
+        return _loaded_exported_bundle(args)
     from kser.training import load_bundle
     from kser.training.speaker_adaptation import SpeakerAdaptation
 
@@ -281,6 +285,17 @@ def _loaded_bundle(args):
     if args.speaker_adaptation:
         return bundle.with_speaker_adaptation(SpeakerAdaptation.suited_to(bundle.model))
     return bundle.with_speaker_adaptation(None)
+
+
+def _loaded_exported_bundle(args):
+    from kser.runtime import load_exported
+
+    bundle = load_exported(args.bundle)
+    if args.speaker_adaptation is None:
+        return bundle
+    return bundle.with_speaker_adaptation(
+        bundle.suited_adaptation() if args.speaker_adaptation else None
+    )
 
 
 def _run_predict(args):
@@ -304,6 +319,18 @@ def _run_predict(args):
 
 def _probability_row(probabilities) -> str:
     return "  ".join(f"{p:9.3f}" for p in probabilities)
+
+
+def _add_export_arguments(parser):
+    from kser.export.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_export(args):
+    from kser.export.command import run
+
+    run(args)
 
 
 def _add_features_arguments(parser):
@@ -331,6 +358,7 @@ COMMANDS = {
     "evaluate": ("score a bundle on a corpus", _add_evaluate_arguments, _run_evaluate),
     "predict": ("emotion probabilities of audio files", _add_predict_arguments, _run_predict),
     "features": ("feature tools: plot", _add_features_arguments, _run_features),
+    "export": ("export a bundle to ONNX (INT8 optional)", _add_export_arguments, _run_export),
 }
 
 
