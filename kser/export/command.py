@@ -78,6 +78,8 @@ def run(args) -> None:
         front_end = described["front_end"]
         where = front_end["runs_in"]
         reason = f" ({front_end['reason']})" if "reason" in front_end else ""
-        print(f"input {name!r}: feature {described['feature']['name']!r} computed in {where}{reason}")
+        print(
+            f"input {name!r}: feature {described['feature']['name']!r} computed in {where}{reason}"
+        )
     size = (Path(directory) / "model.onnx").stat().st_size
     print(f"exported {directory} (model.onnx {size / 2**20:.2f} MiB, {args.quantize} quantization)")

@@ -44,9 +44,13 @@ def deployment_model(model, adaptation_graph: str | None = None) -> keras.Model:
                 outputs[f"{EMBEDDING_OUTPUT}/{member.name}"] = embedding_model(member)(
                     inputs[feature]
                 )
-    deployment = keras.Model(inputs, outputs, name=f"{model.name}_deployment")
+    single = not isinstance(model.input, dict)
+    deployment = keras.Model(
+        next(iter(inputs.values())) if single else inputs, outputs, name=f"{model.name}_deployment"
+    )
     # Keras exports only models that have been called once.
-    deployment({name: np.zeros((1, *x.shape[1:]), "float32") for name, x in inputs.items()})
+    zeros = {name: np.zeros((1, *x.shape[1:]), "float32") for name, x in inputs.items()}
+    deployment(next(iter(zeros.values())) if single else zeros)
     return deployment
 
 
@@ -67,12 +71,28 @@ def to_onnx(model: keras.Model, path, opset: int = 17) -> Path:
                 f"{path}: cannot export {model.name!r} to ONNX on the "
                 f"{keras.backend.backend()} backend ({_first_line(error)})"
             ) from None
+        unconverted = _unconverted_nodes(graph)
+        if unconverted:
+            raise KserBundleError(
+                f"{path}: cannot export {model.name!r} to ONNX: no ONNX operator for "
+                + ", ".join(f"{op} (node {node!r})" for node, op in unconverted)
+            )
         # Keras flattens dict outputs in sorted key order, as the converters number them.
         _name_outputs(graph, keras.tree.flatten({key: key for key in model.output}))
         onnx.checker.check_model(graph)
         onnx.save(graph, raw)
         os.replace(raw, path)
     return path
+
+
+def _unconverted_nodes(graph: onnx.ModelProto) -> list[tuple[str, str]]:
+    """`(node name, op)` of nodes the converter left as framework ops (e.g. TensorFlow's RFFT);
+    node names carry the Keras layer's name."""
+    return [
+        (node.name, node.op_type)
+        for node in graph.graph.node
+        if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type)
+    ]
 
 
 def _input_dict(model) -> dict:
