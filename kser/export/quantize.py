@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -64,10 +65,15 @@ def quantize(source, target, mode: str, calibration: dict[str, np.ndarray] | Non
             return target
         if not calibration:
             raise KserBundleError(f"{target}: static quantization needs calibration features")
+        # int8 probabilities would step by 1/127: the softmax stays in float.
+        softmax = [
+            node.name for node in onnx.load(prepared).graph.node if node.op_type == "Softmax"
+        ]
         quantize_static(
             prepared,
             target,
             FeatureBatches(calibration),
+            nodes_to_exclude=softmax,
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8,

@@ -23,7 +23,7 @@ def make_ensemble_bundle(seed=0) -> Bundle:
     extractors = {"mel": features.get("mel", n_mels=16), "rms": features.get("rms")}
     n_frames = extractors["mel"].n_frames(int(16000 * BUNDLE_SECONDS))
     seed_everything(seed)
-    cnn = build_model("cnn3", (16, n_frames), num_classes=6, width=0.125, name="mel_cnn")
+    cnn = build_model("cnn3", (16, n_frames), num_classes=6, width=0.125)
     rms_inputs = keras.Input((1, n_frames), name="features")
     rms = keras.Model(
         rms_inputs,
@@ -67,3 +67,12 @@ def exported_ensemble(tmp_path_factory):
     bundle = make_ensemble_bundle()
     directory = tmp_path_factory.mktemp("export") / "ensemble"
     return bundle, export_bundle(bundle, directory)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """The 7-speaker synthetic nEMO corpus, loaded."""
+    from kser.data import load_corpus
+    from tests.conftest import make_nemo_directory
+
+    return load_corpus(make_nemo_directory(tmp_path / "nemo"), verbose=False)
