@@ -20,7 +20,7 @@ import onnx
 
 from kser.errors import KserBundleError
 from kser.runtime.layout import EMBEDDING_OUTPUT, PROBABILITIES_OUTPUT
-from kser.training.speaker_adaptation import EMBEDDING_LAYER, embedding_model, suited_graph
+from kser.training.speaker_adaptation import embedding_model, suited_graph
 
 
 def deployment_model(model, adaptation_graph: str | None = None) -> keras.Model:
@@ -117,6 +117,3 @@ def _name_outputs(graph: onnx.ModelProto, names: list[str]) -> None:
 def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"
-
-
-__all__ = ["EMBEDDING_LAYER", "deployment_model", "to_onnx"]

@@ -70,15 +70,11 @@ def front_end_function(extractor, n_samples: int):
 
 
 def _complex_ops(graph) -> set[str]:
-    found = set()
-    for operation in graph.get_operations():
-        if operation.type in _COMPLEX_OPS:
-            found.add(operation.type)
-        for attribute in ("f", "then_branch", "else_branch", "body", "cond"):
-            if attribute in operation.node_def.attr:
-                for function in graph._functions.values():  # nested tf.function bodies
-                    found |= {op.type for op in function.graph.get_operations()} & set(_COMPLEX_OPS)
-    return found
+    """Complex/FFT op types in `graph` and in the functions it calls."""
+    definition = graph.as_graph_def()
+    types = {node.op for node in definition.node}
+    types |= {node.op for function in definition.library.function for node in function.node_def}
+    return types & set(_COMPLEX_OPS)
 
 
 def _prepare(value, seen: set) -> None:

@@ -177,3 +177,15 @@ def test_a_missing_normalizer_is_refused(exported_mel, tmp_path):
     (directory / "normalizer.json").unlink()
     with pytest.raises(KserBundleError, match="normalizer.json is missing"):
         load_exported(directory)
+
+
+@pytest.mark.parametrize("optimisation", ["none", "ort"])
+def test_graph_optimisations_keep_the_predictions(optimisation, exported_mel, tmp_path):
+    bundle, slim_directory = exported_mel
+    directory = export_bundle(bundle, tmp_path / optimisation, optimisation=optimisation)
+    assert json.loads((directory / EXPORT_FILE).read_text())["optimisation"] == optimisation
+    waves = _speech_like_waves()
+    expected = load_exported(slim_directory).predict_waveforms(waves)
+    np.testing.assert_allclose(
+        load_exported(directory).predict_waveforms(waves), expected, atol=1e-5
+    )
