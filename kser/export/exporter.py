@@ -88,16 +88,19 @@ def export_bundle(
 
 
 def calibration_features(bundle, corpus, rows, cache_root=None) -> dict[str, np.ndarray]:
-    """Normalized features of `corpus`'s `rows` (training clips), keyed by model input name."""
+    """Normalized features of `corpus`'s `rows` (training clips), keyed by model input name.
+
+    Features are those of the whole corpus, so the cache its training filled is reused.
+    """
     from kser.features.pipeline import extract_features
 
-    manifest = corpus.manifest.iloc[np.asarray(rows)]
-    speakers = manifest["speaker"].astype(str).to_numpy()
+    rows = np.asarray(rows)
+    speakers = corpus.manifest["speaker"].astype(str).to_numpy()[rows]
     calibration = {}
     for input_name, extractor in _inputs(bundle).items():
         raw = extract_features(
-            manifest, extractor, clip_seconds=bundle.clip_seconds, cache_root=cache_root
-        ).as_numpy()
+            corpus.manifest, extractor, clip_seconds=bundle.clip_seconds, cache_root=cache_root
+        ).as_numpy()[rows]
         calibration[input_name] = _normalizer(bundle, input_name).transform(raw, speakers)
     return calibration
 
