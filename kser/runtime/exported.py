@@ -176,23 +176,32 @@ class ExportedBundle:
         )
 
     def corpus_features(self, manifest, progress: bool = True):
-        """Raw features of the clips of `manifest` (centre-cropped), an array or a dict."""
-        features = {}
-        waveforms = None
+        """Raw features of the clips of `manifest` (centre-cropped), an array or a dict.
+
+        ONNX front ends read the clips in batches, decoded as they go; features
+        computed by TensorFlow come from kser's feature cache.
+        """
+        from tqdm.auto import tqdm
+
+        in_onnx = [name for name in self.input_names if name in self.sessions]
+        features = {name: [] for name in in_onnx}
+        paths = list(manifest["path"])
+        with tqdm(total=len(paths), unit="clip", desc="features", disable=not progress) as bar:
+            for start in range(0, len(paths) if in_onnx else 0, _BATCH):
+                batch = paths[start : start + _BATCH]
+                clips = np.stack([load_clip(p, self.sample_rate, self.clip_seconds) for p in batch])
+                for name in in_onnx:
+                    features[name].append(self._front_end(name, clips))
+                bar.update(len(batch))
+        features = {name: np.concatenate(values) for name, values in features.items()}
         for name in self.input_names:
-            if name in self.sessions:
-                if waveforms is None:
-                    waveforms = _load_clips(
-                        manifest["path"], self.sample_rate, self.clip_seconds, progress
-                    )
-                features[name] = self._front_end(name, waveforms)
-            else:
+            if name not in in_onnx:
                 from kser.features.pipeline import extract_features
 
                 features[name] = extract_features(
                     manifest, self._tensorflow_extractor(name), clip_seconds=self.clip_seconds
                 ).as_numpy()
-        return self._as_given(features)
+        return self._as_given({name: features[name] for name in self.input_names})
 
     def extract(self, waveforms: np.ndarray):
         """Raw features of `(n, clip_samples)` waveforms: an array, or a dict per input."""
@@ -401,14 +410,3 @@ def _check_metadata(session, info: dict, path: Path) -> None:
             f"{metadata.get('kser_version')!r}, labels {metadata.get('labels')!r}) does not match "
             f"{layout.EXPORT_FILE}; the graph comes from another export"
         )
-
-
-def _load_clips(paths, sample_rate: int, clip_seconds: float, progress: bool) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    return np.stack(
-        [
-            load_clip(path, sample_rate, clip_seconds)
-            for path in tqdm(list(paths), unit="clip", desc="decoding", disable=not progress)
-        ]
-    )

@@ -189,3 +189,12 @@ def test_graph_optimisations_keep_the_predictions(optimisation, exported_mel, tm
     np.testing.assert_allclose(
         load_exported(directory).predict_waveforms(waves), expected, atol=1e-5
     )
+
+
+def test_evaluating_an_export_scores_a_corpus_like_the_keras_bundle(exported_mel, tiny_corpus):
+    bundle, directory = exported_mel
+    expected = bundle.evaluate(tiny_corpus)
+    actual = load_exported(directory).evaluate(tiny_corpus)
+    assert actual.clip_ids == expected.clip_ids
+    assert np.max(np.abs(actual.y_prob - expected.y_prob)) <= PARITY
+    assert actual.uar == expected.uar
