@@ -91,3 +91,21 @@ def test_the_cli_reports_a_corrupted_export_in_one_line(exported_mel, tmp_path, 
     assert main(["predict", str(directory), str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "model.onnx" in error and "corrupted" in error
+
+
+def test_the_cli_exports_a_saved_ensemble_bundle(audio, tmp_path, capsys):
+    from kser.training import save_bundle
+    from tests.export.conftest import make_ensemble_bundle
+
+    bundle = make_ensemble_bundle()
+    saved = save_bundle(bundle, tmp_path / "ensemble")
+    out = tmp_path / "exported"
+    assert main(["export", str(saved), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "input 'mel': feature 'mel' computed in onnx" in printed
+    assert "input 'rms': feature 'rms' computed in onnx" in printed
+    assert main(["predict", str(out), *map(str, audio), "--json", str(tmp_path / "p.json")]) == 0
+    predicted = [p["probabilities"] for p in json.loads((tmp_path / "p.json").read_text())]
+    expected = [p.probabilities for p in bundle.predict_files(audio)]
+    actual = np.array([[p[label] for label in bundle.labels] for p in predicted])
+    assert np.max(np.abs(actual - np.array(expected))) <= 1e-4
