@@ -275,7 +275,9 @@ def _loaded_bundle(args):
     from kser.runtime import is_exported
 
     if is_exported(args.bundle):  # a `kser export` directory, served by onnxruntime
-        return _loaded_exported_bundle(args)
+        from kser.runtime import load_exported
+
+        return load_exported(args.bundle, speaker_adaptation=args.speaker_adaptation)
     from kser.training import load_bundle
     from kser.training.speaker_adaptation import SpeakerAdaptation
 
@@ -285,17 +287,6 @@ def _loaded_bundle(args):
     if args.speaker_adaptation:
         return bundle.with_speaker_adaptation(SpeakerAdaptation.suited_to(bundle.model))
     return bundle.with_speaker_adaptation(None)
-
-
-def _loaded_exported_bundle(args):
-    from kser.runtime import load_exported
-
-    bundle = load_exported(args.bundle)
-    if args.speaker_adaptation is None:
-        return bundle
-    return bundle.with_speaker_adaptation(
-        bundle.suited_adaptation() if args.speaker_adaptation else None
-    )
 
 
 def _run_predict(args):

@@ -321,8 +321,11 @@ def is_exported(path) -> bool:
     return (Path(path) / layout.EXPORT_FILE).is_file()
 
 
-def load_exported(path) -> ExportedBundle:
-    """Load and check the exported directory at `path`."""
+def load_exported(path, speaker_adaptation: bool | None = None) -> ExportedBundle:
+    """Load and check the exported directory at `path`.
+
+    `speaker_adaptation`: None adapts as exported, True as suits the model, False not at all.
+    """
     directory = Path(path)
     info = _read_info(directory)
     onnxruntime = _onnxruntime(directory)
@@ -348,7 +351,12 @@ def load_exported(path) -> ExportedBundle:
         raise KserBundleError(
             f"{directory / layout.EXPORT_FILE}: unusable speaker_adaptation ({error})"
         ) from None
-    return ExportedBundle(sessions, normalizers, tuple(info["labels"]), info, directory)
+    bundle = ExportedBundle(sessions, normalizers, tuple(info["labels"]), info, directory)
+    if speaker_adaptation is None:
+        return bundle
+    return bundle.with_speaker_adaptation(
+        bundle.suited_adaptation() if speaker_adaptation else None
+    )
 
 
 def _read_info(directory: Path) -> dict:

@@ -198,3 +198,11 @@ def test_evaluating_an_export_scores_a_corpus_like_the_keras_bundle(exported_mel
     assert actual.clip_ids == expected.clip_ids
     assert np.max(np.abs(actual.y_prob - expected.y_prob)) <= PARITY
     assert actual.uar == expected.uar
+
+
+def test_speaker_adaptation_can_be_switched_on_or_off_at_load(exported_ensemble):
+    bundle, directory = exported_ensemble
+    assert load_exported(directory).speaker_adaptation == bundle.speaker_adaptation
+    assert load_exported(directory, speaker_adaptation=False).speaker_adaptation is None
+    suited = load_exported(directory, speaker_adaptation=True).speaker_adaptation
+    assert suited.graph == "members" and suited.neighbours == 10
