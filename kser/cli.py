@@ -349,6 +349,12 @@ def _add_adaptation_argument(parser, default: str):
 
 
 def _loaded_bundle(args):
+    from kser.runtime import is_exported
+
+    if is_exported(args.bundle):  # a `kser export` directory, served by onnxruntime
+        from kser.runtime import load_exported
+
+        return load_exported(args.bundle, speaker_adaptation=args.speaker_adaptation)
     from kser.training import load_bundle
     from kser.training.speaker_adaptation import SpeakerAdaptation
 
@@ -439,6 +445,18 @@ def _probability_row(probabilities) -> str:
     return "  ".join(f"{p:9.3f}" for p in probabilities)
 
 
+def _add_export_arguments(parser):
+    from kser.export.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_export(args):
+    from kser.export.command import run
+
+    run(args)
+
+
 def _add_features_arguments(parser):
     actions = parser.add_subparsers(dest="features_command", required=True)
     plot = actions.add_parser("plot", help="draw all 13 representations of a clip in one PNG")
@@ -464,6 +482,7 @@ COMMANDS = {
     "evaluate": ("score a bundle on a corpus", _add_evaluate_arguments, _run_evaluate),
     "predict": ("emotion probabilities of audio files", _add_predict_arguments, _run_predict),
     "features": ("feature tools: plot", _add_features_arguments, _run_features),
+    "export": ("export a bundle to ONNX (INT8 optional)", _add_export_arguments, _run_export),
 }
 
 

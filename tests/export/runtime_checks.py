@@ -1,0 +1,52 @@
+"""Predict with an exported directory while some modules cannot be imported (run as a script).
+
+    python -m tests.export.runtime_checks --block tensorflow,keras DIR AUDIO...
+
+prints the probabilities as JSON, or the `KserError` message and exits 2. The
+blocker sits first on `sys.meta_path`, so even an installed package fails to
+import, as on a machine where it is missing.
+"""
+
+import argparse
+import importlib.abc
+import json
+import sys
+
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def __init__(self, names):
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)")
+        return None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--block", required=True)
+    parser.add_argument("directory")
+    parser.add_argument("audio", nargs="+")
+    args = parser.parse_args()
+    blocked = args.block.split(",")
+    sys.meta_path.insert(0, Blocker(blocked))
+
+    from kser.errors import KserError
+    from kser.runtime import load_exported
+
+    try:
+        predictions = load_exported(args.directory).predict_files(args.audio)
+    except KserError as error:
+        print(error)
+        sys.exit(2)
+    loaded = sorted(name for name in blocked if name in sys.modules)
+    print(
+        json.dumps(
+            {"loaded": loaded, "probabilities": [p.probabilities.tolist() for p in predictions]}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
