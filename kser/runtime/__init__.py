@@ -19,8 +19,6 @@ _EXPORTS = {
     "ExportedBundle": "exported",
     "is_exported": "exported",
     "load_exported": "exported",
-    "FilePrediction": "prediction",
-    "WindowPrediction": "prediction",
 }
 
 __all__ = sorted(_EXPORTS)

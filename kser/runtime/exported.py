@@ -10,29 +10,24 @@ exported and trained bundles normalize and adapt identically.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from kser.data.audio import clip_samples, fix_length, load_clip, load_waveform
+from kser.data.audio import clip_samples, load_clip
 from kser.errors import KserBundleError, KserDataError, KserError
 from kser.features.normalization import Normalizer
+from kser.inference.predictor import Predictor
 from kser.runtime import layout
-from kser.runtime.prediction import FilePrediction, WindowPrediction, audio_files, window_starts
 from kser.speakers.adaptation import SpeakerAdaptation
 
-# Long recordings are scored in clip-length windows this far apart, then averaged.
-WINDOW_HOP_SECONDS = 1.5
-# Fewer windows than this per speaker give unreliable per-speaker statistics.
-MIN_SPEAKER_WINDOWS = 20
 _BATCH = 32
 _REQUIRED_KEYS = ("format", "labels", "sample_rate", "clip_seconds", "inputs", "suited_graph")
 
 
 @dataclass
-class ExportedBundle:
+class ExportedBundle(Predictor):
     """An exported model: onnxruntime sessions, normalizers, labels and the export's description.
 
     `sessions` maps "model" and each ONNX front end's input name to its
@@ -99,81 +94,24 @@ class ExportedBundle:
             return probabilities
         return adaptation.apply(probabilities, self._graph_features(normalized, outputs), speakers)
 
-    def predict_waveforms(self, waveforms, speakers=None, per_window: bool = False):
-        """Probabilities of each waveform (1-D, at `sample_rate`), as `Bundle.predict_waveforms`."""
-        if speakers is None:
-            speakers = np.zeros(len(waveforms), dtype=np.int64)
-        hop = int(round(WINDOW_HOP_SECONDS * self.sample_rate))
-        spans, windows, owners = [], [], []
-        for owner, waveform in enumerate(waveforms):
-            for start in window_starts(len(waveform), self.clip_samples, hop):
-                end = start + self.clip_samples
-                windows.append(fix_length(waveform[start:end], self.clip_samples))
-                spans.append((start, min(end, len(waveform))))
-                owners.append(owner)
-        if not windows:
-            raise KserDataError("no waveforms to predict")
-        owners = np.asarray(owners)
-        window_speakers = np.asarray(speakers)[owners]
-        self._warn_about_small_speaker_groups(window_speakers)
-        window_probabilities = self.predict_features(
-            self.extract(np.stack(windows)), window_speakers
-        )
-        probabilities = np.stack(
-            [window_probabilities[owners == owner].mean(axis=0) for owner in range(len(waveforms))]
-        )
-        if not per_window:
-            return probabilities
-        rate = self.sample_rate
-        details = [
-            [
-                WindowPrediction(start / rate, end / rate, window_probabilities[i])
-                for i, (start, end) in enumerate(spans)
-                if owners[i] == owner
-            ]
-            for owner in range(len(waveforms))
-        ]
-        return probabilities, details
+    def _normalizers(self):
+        return self.normalizers.values()
 
-    def predict_files(self, paths, per_window: bool = False, separate_speakers: bool = False):
-        """`FilePrediction` of every audio file in `paths` (as `Bundle.predict_files`)."""
-        files = audio_files(paths)
-        waveforms = [load_waveform(path, self.sample_rate) for path in files]
-        speakers = np.arange(len(files)) if separate_speakers else None
-        probabilities, windows = self.predict_waveforms(waveforms, speakers, per_window=True)
-        return [
-            FilePrediction(
-                str(path), self.labels, probabilities[i], windows[i] if per_window else []
-            )
-            for i, path in enumerate(files)
-        ]
+    def _profile_identity(self) -> dict:
+        """What a trained bundle's profiles record, so profiles serve both alike."""
+        described = {
+            name: {key: self.info["inputs"][name]["feature"][key] for key in ("name", "params")}
+            for name in self.input_names
+        }
+        specs = {name: self.normalizers[name].spec for name in self.input_names}
+        identity = {"features": self._as_given(described), "normalization": self._as_given(specs)}
+        return json.loads(json.dumps(identity))
 
-    def evaluate(self, corpus, indices=None, *, seed: int = 0):
-        """Score on `corpus` (all clips, or the rows `indices`): an `EvaluationResult`.
+    def _corpus_features(self, corpus, rows):
+        return self.corpus_features(corpus.manifest.iloc[rows])
 
-        Clips are centre-cropped or padded to the clip length, as in training.
-        """
-        from kser.evaluation import evaluate
-
-        unknown = sorted(set(corpus.manifest["emotion"]) - set(self.labels))
-        if unknown:
-            raise KserDataError(
-                f"{corpus.source}: emotion label(s) {', '.join(unknown)} unknown to the bundle "
-                f"(it knows: {', '.join(self.labels)})"
-            )
-        rows = np.arange(len(corpus)) if indices is None else np.asarray(indices)
-        manifest = corpus.manifest.iloc[rows]
-        speakers = manifest["speaker"].astype(str).to_numpy()
-        probabilities = self.predict_features(self.corpus_features(manifest), speakers)
-        return evaluate(
-            manifest["emotion"].to_numpy(),
-            probabilities,
-            self.labels,
-            speakers=speakers,
-            genders=manifest["gender"].astype(str).to_numpy(),
-            clip_ids=manifest["path"].tolist(),
-            seed=seed,
-        )
+    def _extract(self, waveforms: np.ndarray):
+        return self.extract(waveforms)
 
     def corpus_features(self, manifest, progress: bool = True):
         """Raw features of the clips of `manifest` (centre-cropped), an array or a dict.
@@ -219,22 +157,6 @@ class ExportedBundle:
                     ]
                 )
         return self._as_given(features)
-
-    def split_rows(self, corpus, part: str) -> np.ndarray:
-        """Rows of `corpus` in the `part` ("train", "val", "test") of the bundle's split."""
-        if part not in ("train", "val", "test"):
-            raise ValueError(f"part must be train, val or test. Received: part={part!r}")
-        path = self.directory / layout.SPLIT_FILE
-        if not path.is_file():
-            raise KserBundleError(f"{path}: no split file lists saved with this export")
-        split = json.loads(path.read_text(encoding="utf-8"))
-        wanted = {clip["path"] for clip in split[part]}
-        rows = np.flatnonzero(corpus.manifest["path"].isin(wanted).to_numpy())
-        if len(rows) == 0:
-            raise KserDataError(
-                f"{corpus.source}: none of the {len(wanted)} {part} clips listed in {path}"
-            )
-        return rows
 
     def _front_end(self, name: str, waveforms: np.ndarray) -> np.ndarray:
         session = self.sessions[name]
@@ -301,19 +223,6 @@ class ExportedBundle:
 
     def _as_given(self, features: dict):
         return features[self.input_names[0]] if self.info["single_input"] else features
-
-    def _warn_about_small_speaker_groups(self, speakers: np.ndarray) -> None:
-        if not any(n.needs_speakers for n in self.normalizers.values()):
-            return
-        smallest = int(np.unique(speakers, return_counts=True)[1].min())
-        if smallest < MIN_SPEAKER_WINDOWS:
-            warnings.warn(
-                f"this model normalizes per speaker, but a speaker group here has only "
-                f"{smallest} window(s) of {self.clip_seconds:g} s; statistics of so little "
-                f"audio are unreliable and predictions degrade (pass {MIN_SPEAKER_WINDOWS} or "
-                "more clips of the speaker together)",
-                stacklevel=3,
-            )
 
 
 def is_exported(path) -> bool:
