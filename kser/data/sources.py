@@ -42,16 +42,29 @@ def load_corpus(data=None, *, skip_bad: bool = False, verbose: bool = True) -> C
     `datasets.Dataset.save_to_disk`, or a Hugging Face dataset name. With no
     `data`: `$KSER_DATA`, then `./data/nemo`, then the Hugging Face download.
     """
+    tried = []
     if data is None:
-        for _origin, location in default_data_locations():
+        for origin, location in default_data_locations():
             if os.path.isdir(location):
                 data = location
                 break
+            tried.append(f"{origin} ({location}: not a directory)")
         else:
             data = HF_DATASET
             if verbose:
                 print(f"kser: no local corpus found; downloading {HF_DATASET} from Hugging Face")
-    corpus = _load_from(str(data), skip_bad)
+    try:
+        corpus = _load_from(str(data), skip_bad)
+    except KserDataError as error:
+        if data != HF_DATASET or not tried:
+            raise
+        if not os.environ.get("KSER_DATA"):
+            tried.insert(0, "$KSER_DATA (not set)")
+        raise KserDataError(
+            f"no corpus named and none found; tried {', '.join(tried)}, then {error}. "
+            "Pass --data (a nEMO directory, a CSV file or a Hugging Face dataset name) "
+            "or set $KSER_DATA"
+        ) from None
     if verbose:
         print(f"kser: using {corpus.source} ({len(corpus)} clips)")
         if corpus.skipped:
@@ -90,7 +103,10 @@ def load_nemo_directory(root, *, skip_bad: bool = False) -> Corpus:
         raise KserDataError(f"{table_path}: nEMO table not found")
     table = _read_table(table_path, sep="\t", required=NEMO_COLUMNS)
     rows = []
-    for row in table.itertuples(index=False):
+    for number, row in enumerate(table.itertuples(index=False), start=2):
+        empty = [column for column in NEMO_COLUMNS if not str(getattr(row, column)).strip()]
+        if empty:
+            raise KserDataError(f"{table_path}: line {number} has an empty {', '.join(empty)}")
         stem = Path(str(row.file_id)).stem
         candidates = [root / "samples" / f"{stem}{ext}" for ext in AUDIO_EXTENSIONS]
         audio_path = next((c for c in candidates if c.is_file()), candidates[0])
@@ -148,8 +164,12 @@ def load_huggingface(
     only through torchcodec) and written once as files under `audio_dir`
     (default: the kser cache), so the rest of kser works on paths.
     """
-    import datasets
-
+    try:
+        import datasets
+    except ImportError:
+        raise KserDataError(
+            f"{name}: reading Hugging Face datasets needs the `datasets` package"
+        ) from None
     try:
         if os.path.isdir(name):
             dataset = datasets.load_from_disk(name)
@@ -208,6 +228,16 @@ def _read_table(path: Path, sep: str, required) -> pd.DataFrame:
         )
     if table.empty:
         raise KserDataError(f"{path}: table has no rows")
+    # A row with too few fields reads as missing values (empty fields read as "").
+    short = table[list(required)].isna().any(axis=1).to_numpy()
+    if short.any():
+        position = int(short.argmax())
+        absent = [c for c in required if pd.isna(table[c].iloc[position])]
+        separator = "tabs" if sep == "\t" else f"{sep!r}"
+        raise KserDataError(
+            f"{path}: line {position + 2} has too few fields ({', '.join(absent)} missing; "
+            f"fields are separated by {separator})"
+        )
     return table
 
 
