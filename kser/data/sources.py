@@ -48,11 +48,15 @@ def load_corpus(data=None, *, skip_bad: bool = False, verbose: bool = True) -> C
             if os.path.isdir(location):
                 data = location
                 break
-            tried.append(f"{origin} ({location}: not a directory)")
+            named = f"{origin}={location}" if origin.startswith("$") else origin
+            tried.append(f"{named} (not a directory)")
         else:
             data = HF_DATASET
             if verbose:
-                print(f"kser: no local corpus found; downloading {HF_DATASET} from Hugging Face")
+                print(
+                    f"kser: no local corpus found; downloading {HF_DATASET} from Hugging Face "
+                    "(--data or $KSER_DATA names a local copy)"
+                )
     try:
         corpus = _load_from(str(data), skip_bad)
     except KserDataError as error:
@@ -228,17 +232,22 @@ def _read_table(path: Path, sep: str, required) -> pd.DataFrame:
         )
     if table.empty:
         raise KserDataError(f"{path}: table has no rows")
-    # A row with too few fields reads as missing values (empty fields read as "").
-    short = table[list(required)].isna().any(axis=1).to_numpy()
-    if short.any():
-        position = int(short.argmax())
-        absent = [c for c in required if pd.isna(table[c].iloc[position])]
-        separator = "tabs" if sep == "\t" else f"{sep!r}"
-        raise KserDataError(
-            f"{path}: line {position + 2} has too few fields ({', '.join(absent)} missing; "
-            f"fields are separated by {separator})"
-        )
+    _check_field_counts(path, sep, list(table.columns))
     return table
+
+
+def _check_field_counts(path: Path, sep: str, columns: list[str]) -> None:
+    """Raise on the first row with fewer fields than the header: pandas would silently
+    read the missing ones as empty (a clip of speaker "")."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines[1:], start=2):
+        found = len(line.split(sep))
+        if line.strip() and found < len(columns):
+            separator = "tabs" if sep == "\t" else f"{sep!r}"
+            raise KserDataError(
+                f"{path}: line {number} has {found} of the header's {len(columns)} fields "
+                f"({', '.join(columns[found:])} missing; fields are separated by {separator})"
+            )
 
 
 def _validated_corpus(rows, labels, source, origin, skip_bad) -> Corpus:
