@@ -5,8 +5,9 @@
 still differ from an uninterrupted one in three ways, each fixed here:
 
 - dropout and other random layers draw from `keras.random.SeedGenerator`
-  states, which `save_weights` leaves out: `TrainingStateCheckpoint` saves
-  them after every epoch and restores them;
+  states, which `save_weights` leaves out, or (torch, unseeded dropout) from
+  torch's global generator: `TrainingStateCheckpoint` saves them after every
+  epoch and restores them;
 - callbacks with counters (`ReduceLROnPlateau`'s wait, best value and
   cooldown) start afresh: saved and restored alike;
 - a `tf.data` pipeline reshuffles (and re-salts its augmentation) each time
@@ -46,13 +47,15 @@ def skip_epochs(train_data, epochs: int) -> None:
 
     Making an iterator draws the iteration's shuffle and random seeds; nothing
     is read from it. `Model.fit` (without `steps_per_epoch`) makes a fresh
-    iterator each epoch and, for a dataset of known length, one more at the
-    end of each epoch that it never reads (checked by the trainer's resume
-    test). Other iterables hold no such state and are left alone.
+    iterator each epoch and, on TensorFlow for a dataset of known length, one
+    more at the end of each epoch that it never reads; torch's data loader
+    makes that one only when it is read (checked by the resume tests on both
+    backends). Other iterables hold no such state and are left alone.
     """
     if not hasattr(train_data, "element_spec"):
         return
-    per_epoch = 2 if int(train_data.cardinality()) > 0 else 1
+    known_length = int(train_data.cardinality()) > 0
+    per_epoch = 2 if known_length and keras.backend.backend() == "tensorflow" else 1
     for _ in range(epochs * per_epoch):
         iter(train_data)
 
@@ -86,6 +89,10 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
         for callback, values in zip(self.stateful, state["callbacks"], strict=True):
             for name, value in values.items():
                 setattr(callback, name, value)
+        if state.get("torch_generator") is not None:
+            import torch
+
+            torch.set_rng_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
 
     def on_epoch_end(self, epoch, logs=None):
         saved = self._saved()
@@ -98,6 +105,7 @@ class TrainingStateCheckpoint(keras.callbacks.Callback):
                 {name: _plain(getattr(callback, name)) for name in _CALLBACK_STATE[type(callback)]}
                 for callback in self.stateful
             ],
+            "torch_generator": _torch_generator_state(),
         }
         latest = sorted(saved, key=int)[-2:]
         atomic_write_json(self.path, {key: saved[key] for key in latest})
@@ -115,6 +123,15 @@ def _seed_states(model) -> list:
         for layer in model._flatten_layers()
         for generator in getattr(layer, "_seed_generators", ())
     ]
+
+
+def _torch_generator_state() -> list[int] | None:
+    """torch's global generator state (unseeded dropout draws from it); None on TensorFlow."""
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    return torch.get_rng_state().tolist()
 
 
 def _plain(value):

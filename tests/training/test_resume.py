@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +13,7 @@ import tensorflow as tf
 
 from kser.training import train
 from kser.training.resume import STATE_FILE, backed_up_epoch, skip_epochs
+from tests.conftest import REPO_ROOT
 from tests.training.conftest import synthetic_batches, tiny_classifier
 
 STOP_AT = 2
@@ -90,3 +95,20 @@ def test_skipping_epochs_advances_the_shuffle_as_fit_does():
     fresh = shuffled()
     skip_epochs(fresh, 2)  # fit makes two iterators per epoch of a dataset of known length
     assert order(fresh) == orders[4] != orders[0]
+
+
+def test_a_resumed_run_is_exact_under_torch_too():
+    pytest.importorskip("torch", reason="the torch backend needs torch (pip install kser[torch])")
+    # KERAS_BACKEND is read when keras is imported: the same test, in a torch subprocess.
+    test = "tests/training/test_resume.py::test_a_resumed_run_repeats_the_uninterrupted_one"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "plateau",
+         test + "_to_the_last_digit"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert "1 passed" in result.stdout
