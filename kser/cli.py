@@ -385,15 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, add_arguments, _) in COMMANDS.items():
         subparser = subparsers.add_parser(name, help=help_text)
         add_arguments(subparser)
-        subparser.add_argument(
-            "--verbose", action="store_true", help="also show TensorFlow's own log lines"
-        )
+        if "--verbose" not in subparser._option_string_actions:  # a command may define its own
+            subparser.add_argument(
+                "--verbose", action="store_true", help="also show TensorFlow's own log lines"
+            )
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.verbose:
+    if not getattr(args, "verbose", False):
         from kser.tensorflow_logs import silence_tensorflow
 
         silence_tensorflow()
