@@ -3,8 +3,7 @@
 
 Commands import what they need inside `_run_<name>`, so `kser --help`, `kser
 info` and `kser cache ls` start without TensorFlow. TensorFlow's own log lines
-are silenced unless `--verbose` is given; Keras prints progress bars on a
-terminal and one line per epoch otherwise.
+are silenced unless `--verbose` is given.
 """
 
 from __future__ import annotations
@@ -163,7 +162,7 @@ def _run_train(args):
     config = _experiment_config(args)
     corpus, run_dir, tracker = _prepared_run(args, config, finished_ok=False)
     try:
-        outcome = run_experiment(corpus, config, run_dir, tracker=tracker, verbose=_verbosity())
+        outcome = run_experiment(corpus, config, run_dir, tracker=tracker)
     except KeyboardInterrupt:
         raise _interrupted(run_dir) from None
     for split in outcome.splits:
@@ -201,11 +200,6 @@ def _interrupted(run_dir) -> CommandInterrupted:
     return CommandInterrupted(interruption_summary(run_dir))
 
 
-def _verbosity() -> int:
-    """Keras progress bars on a terminal; one plain line per epoch into a file or pipe."""
-    return 1 if sys.stdout.isatty() else 2
-
-
 def _add_cv_arguments(parser):
     _add_train_arguments(parser)
     parser.set_defaults(protocol="loso")
@@ -227,9 +221,7 @@ def _run_cv(args):
     # Complete folds are reused, never retrained: a finished run is extended, not refused.
     corpus, run_dir, tracker = _prepared_run(args, config, finished_ok=True)
     try:
-        outcome = run_cross_validation(
-            corpus, config, run_dir, tracker=tracker, verbose=_verbosity()
-        )
+        outcome = run_cross_validation(corpus, config, run_dir, tracker=tracker)
     except KeyboardInterrupt:
         raise _interrupted(run_dir) from None
     print()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,7 @@ def train(
         tracker: a `kser.training.Tracker` with a started run, or None; gets
             each epoch's metrics.
         verbose: Keras progress-bar verbosity (0 silent, 1 bar, 2 one line per epoch).
+            A bar needs a terminal: into a file or pipe, 1 gives one line per epoch.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1. Received: epochs={epochs}")
@@ -116,6 +118,8 @@ def train(
         raise ValueError(
             f"schedule={schedule!r} follows the validation UAR; without val_data use 'cosine'"
         )
+    if verbose == 1 and not getattr(sys.stdout, "isatty", lambda: False)():
+        verbose = 2  # Keras would redraw its bar with control characters into the file
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
