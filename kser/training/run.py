@@ -105,6 +105,9 @@ class ExperimentConfig:
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
     model; no labels used). The test report then also gives the UAR without
     it (`uar_without_speaker_adaptation`).
+
+    Every option is checked when the config is made (`KserConfigError`
+    naming it), so a bad one is refused before any data is read.
     """
 
     protocol: str = "speaker"
