@@ -1,5 +1,10 @@
 """The `kser` command line. Each subcommand is a pair of functions:
-`_add_<name>_arguments(parser)` and `_run_<name>(args)`, registered in `COMMANDS`."""
+`_add_<name>_arguments(parser)` and `_run_<name>(args)`, registered in `COMMANDS`.
+
+Commands import what they need inside `_run_<name>`, so `kser --help`, `kser
+info` and `kser cache ls` start without TensorFlow. TensorFlow's own log lines
+are silenced unless `--verbose` is given.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,13 @@ import argparse
 import sys
 
 from kser.errors import KserError
+
+# Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
+
+class CommandInterrupted(KeyboardInterrupt):
+    """Ctrl-C, with one line on what was saved and how to go on."""
 
 
 def _add_info_arguments(parser):
@@ -110,6 +122,11 @@ def _add_train_arguments(parser):
     parser.add_argument("--mlflow-uri", help="MLflow tracking URI (default: sqlite ./mlruns.db)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train again into an --out that holds a finished run or one of other settings",
+    )
 
 
 _TRAIN_OPTIONS = (
@@ -120,12 +137,9 @@ _TRAIN_OPTIONS = (
 
 
 def _experiment_config(args):
-    """The `ExperimentConfig` of `kser train` or `kser cv` arguments."""
-    from kser.data import PROTOCOLS
+    """The `ExperimentConfig` of `kser train` or `kser cv` arguments, every option checked."""
     from kser.training import ExperimentConfig
 
-    if args.protocol is not None and args.protocol not in PROTOCOLS:
-        raise KserError(f"--protocol must be one of {', '.join(PROTOCOLS)}: {args.protocol!r}")
     given = {
         name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
     }
@@ -138,19 +152,19 @@ def _experiment_config(args):
             refit=args.refit,
             folds=args.fold,
         )
-    except ValueError as error:  # the config's own checks, e.g. a negative --mixup
+    except ValueError as error:  # the config's own checks, e.g. --epochs 0
         raise KserError(str(error)) from None
 
 
 def _run_train(args):
-    from kser.data import load_corpus
-    from kser.training import Tracker, default_run_dir, run_experiment
+    from kser.training import run_experiment
 
     config = _experiment_config(args)
-    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
-    tracker = None if args.no_mlflow else Tracker(args.mlflow_uri)
-    run_dir = args.out or default_run_dir(config.run_name())
-    outcome = run_experiment(corpus, config, run_dir, tracker=tracker)
+    corpus, run_dir, tracker = _prepared_run(args, config, finished_ok=False)
+    try:
+        outcome = run_experiment(corpus, config, run_dir, tracker=tracker)
+    except KeyboardInterrupt:
+        raise _interrupted(run_dir) from None
     for split in outcome.splits:
         print(
             f"{split.name}: test UAR {split.evaluation.uar:.3f}  bundle: {split.bundle_directory}"
@@ -161,17 +175,38 @@ def _run_train(args):
         print(f"mean UAR over {folds} folds: {uar['mean']:.3f} ± {uar['std']:.3f}")
 
 
+def _prepared_run(args, config, *, finished_ok: bool):
+    """`(corpus, run directory, tracker)` of a training command, or a `KserError`
+    before anything is written: the run directory is checked before the corpus loads."""
+    from pathlib import Path
+
+    from kser.data import load_corpus
+    from kser.training import Tracker, default_run_dir
+    from kser.training.run_directory import check_run_directory, clear_run_directory
+
+    run_dir = Path(args.out or default_run_dir(config.run_name()))
+    if not args.overwrite:
+        check_run_directory(run_dir, config, finished_ok=finished_ok)
+    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
+    if args.overwrite:
+        clear_run_directory(run_dir)
+    tracker = None if args.no_mlflow else Tracker(args.mlflow_uri)
+    return corpus, run_dir, tracker
+
+
+def _interrupted(run_dir) -> CommandInterrupted:
+    from kser.training.run_directory import interruption_summary
+
+    return CommandInterrupted(interruption_summary(run_dir))
+
+
 def _add_cv_arguments(parser):
     _add_train_arguments(parser)
     parser.set_defaults(protocol="loso")
 
 
 def _run_cv(args):
-    from pathlib import Path
-
-    from kser.data import load_corpus
     from kser.evaluation.tables import format_text_table
-    from kser.training import Tracker, default_run_dir
     from kser.training.cross_validation import (
         CROSS_VALIDATION_PROTOCOLS,
         REPORT_FILE,
@@ -183,10 +218,12 @@ def _run_cv(args):
     if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
         allowed = " or ".join(CROSS_VALIDATION_PROTOCOLS)
         raise KserError(f"cv needs --protocol {allowed}. Received: {config.protocol!r}")
-    corpus = load_corpus(args.data, skip_bad=args.skip_bad)
-    tracker = None if args.no_mlflow else Tracker(args.mlflow_uri)
-    run_dir = Path(args.out or default_run_dir(config.run_name()))
-    outcome = run_cross_validation(corpus, config, run_dir, tracker=tracker)
+    # Complete folds are reused, never retrained: a finished run is extended, not refused.
+    corpus, run_dir, tracker = _prepared_run(args, config, finished_ok=True)
+    try:
+        outcome = run_cross_validation(corpus, config, run_dir, tracker=tracker)
+    except KeyboardInterrupt:
+        raise _interrupted(run_dir) from None
     print()
     for table in cross_validation_tables(outcome.summary):
         print(format_text_table(table), end="\n\n")
@@ -490,18 +527,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kser", description="Speech emotion recognition.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
-        add_arguments(subparsers.add_parser(name, help=help_text))
+        subparser = subparsers.add_parser(name, help=help_text)
+        add_arguments(subparser)
+        if "--verbose" not in subparser._option_string_actions:  # a command may define its own
+            subparser.add_argument(
+                "--verbose", action="store_true", help="also show TensorFlow's own log lines"
+            )
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if not getattr(args, "verbose", False):
+        from kser.tensorflow_logs import silence_tensorflow
+
+        silence_tensorflow()
     _, _, run = COMMANDS[args.command]
     try:
         return run(args) or 0
     except KserError as error:
         print(f"kser {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interruption:
+        print(f"kser {args.command}: {interruption or 'interrupted'}", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -23,3 +23,7 @@ class KserBundleError(KserError):
 
 class KserEvaluationError(KserError, ValueError):
     """Predictions and labels that cannot be scored together."""
+
+
+class KserConfigError(KserError, ValueError):
+    """Bad experiment options, or a run directory they cannot be used with."""

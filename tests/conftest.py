@@ -77,7 +77,18 @@ def nemo_dir():
     return location
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_cache(tmp_path_factory):
+    """Module- and session-scoped fixtures run before any per-test fixture: they write
+    caches and MLflow runs into a temporary folder of the session, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KSER_CACHE", str(tmp_path_factory.mktemp("session_cache")))
+        store = tmp_path_factory.mktemp("session_mlflow") / "mlruns.db"
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test writes caches and MLflow runs into its own temporary folder."""
+    """Every test writes caches into its own temporary folder."""
     monkeypatch.setenv("KSER_CACHE", str(tmp_path_factory.mktemp("kser_cache")))

@@ -42,16 +42,33 @@ def load_corpus(data=None, *, skip_bad: bool = False, verbose: bool = True) -> C
     `datasets.Dataset.save_to_disk`, or a Hugging Face dataset name. With no
     `data`: `$KSER_DATA`, then `./data/nemo`, then the Hugging Face download.
     """
+    tried = []
     if data is None:
-        for _origin, location in default_data_locations():
+        for origin, location in default_data_locations():
             if os.path.isdir(location):
                 data = location
                 break
+            named = f"{origin}={location}" if origin.startswith("$") else origin
+            tried.append(f"{named} (not a directory)")
         else:
             data = HF_DATASET
             if verbose:
-                print(f"kser: no local corpus found; downloading {HF_DATASET} from Hugging Face")
-    corpus = _load_from(str(data), skip_bad)
+                print(
+                    f"kser: no local corpus found; downloading {HF_DATASET} from Hugging Face "
+                    "(--data or $KSER_DATA names a local copy)"
+                )
+    try:
+        corpus = _load_from(str(data), skip_bad)
+    except KserDataError as error:
+        if data != HF_DATASET or not tried:
+            raise
+        if not os.environ.get("KSER_DATA"):
+            tried.insert(0, "$KSER_DATA (not set)")
+        raise KserDataError(
+            f"no corpus named and none found; tried {', '.join(tried)}, then {error}. "
+            "Pass --data (a nEMO directory, a CSV file or a Hugging Face dataset name) "
+            "or set $KSER_DATA"
+        ) from None
     if verbose:
         print(f"kser: using {corpus.source} ({len(corpus)} clips)")
         if corpus.skipped:
@@ -90,7 +107,10 @@ def load_nemo_directory(root, *, skip_bad: bool = False) -> Corpus:
         raise KserDataError(f"{table_path}: nEMO table not found")
     table = _read_table(table_path, sep="\t", required=NEMO_COLUMNS)
     rows = []
-    for row in table.itertuples(index=False):
+    for number, row in enumerate(table.itertuples(index=False), start=2):
+        empty = [column for column in NEMO_COLUMNS if not str(getattr(row, column)).strip()]
+        if empty:
+            raise KserDataError(f"{table_path}: line {number} has an empty {', '.join(empty)}")
         stem = Path(str(row.file_id)).stem
         candidates = [root / "samples" / f"{stem}{ext}" for ext in AUDIO_EXTENSIONS]
         audio_path = next((c for c in candidates if c.is_file()), candidates[0])
@@ -174,8 +194,12 @@ def open_huggingface(name: str = HF_DATASET, *, split: str = "train"):
     """The `datasets.Dataset` of nEMO (`name`: a Hub name or a `save_to_disk` folder), its
     audio column undecoded (`{"bytes", "path"}` per row); checked for the columns kser reads.
     """
-    import datasets
-
+    try:
+        import datasets
+    except ImportError:
+        raise KserDataError(
+            f"{name}: reading Hugging Face datasets needs the `datasets` package"
+        ) from None
     try:
         if os.path.isdir(name):
             dataset = datasets.load_from_disk(name)
@@ -225,7 +249,22 @@ def _read_table(path: Path, sep: str, required) -> pd.DataFrame:
         )
     if table.empty:
         raise KserDataError(f"{path}: table has no rows")
+    _check_field_counts(path, sep, list(table.columns))
     return table
+
+
+def _check_field_counts(path: Path, sep: str, columns: list[str]) -> None:
+    """Raise on the first row with fewer fields than the header: pandas would silently
+    read the missing ones as empty (a clip of speaker "")."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines[1:], start=2):
+        found = len(line.split(sep))
+        if line.strip() and found < len(columns):
+            separator = "tabs" if sep == "\t" else f"{sep!r}"
+            raise KserDataError(
+                f"{path}: line {number} has {found} of the header's {len(columns)} fields "
+                f"({', '.join(columns[found:])} missing; fields are separated by {separator})"
+            )
 
 
 def _validated_corpus(rows, labels, source, origin, skip_bad) -> Corpus:

@@ -40,10 +40,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from kser.errors import KserDataError, KserFeatureError
-from kser.features.base import FEATURE_CODE_VERSION
 from kser.paths import atomic_write_json, atomic_write_text, cache_root
 
 # Bump when the layout or record format changes: old directories then miss.
@@ -55,6 +53,9 @@ COMPLETE_MARKER = "COMPLETE"
 
 def key_inputs(paths, extractor, clip_seconds: float, clip_mode: str = "center") -> dict:
     """Everything that determines the cached values, as a JSON-ready dict."""
+    # Imported here, like TensorFlow below: `kser cache ls` needs neither.
+    from kser.features.base import FEATURE_CODE_VERSION
+
     if "sample_rate" not in extractor.params:
         raise KserFeatureError(
             f"{extractor.name}: extractor params must include sample_rate. "
@@ -186,6 +187,8 @@ class ShardWriter:
         # A replaced shard must never be paired with the old shard's checksum.
         with contextlib.suppress(FileNotFoundError):
             _shard_record_path(self.directory, number).unlink()
+        import tensorflow as tf
+
         self._writer = tf.io.TFRecordWriter(str(self._temporary))
 
     def add(self, index: int, feature: np.ndarray) -> None:

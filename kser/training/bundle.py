@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -282,12 +283,7 @@ def load_bundle(path) -> Bundle:
         raise KserBundleError(f"{directory}: unusable feature or normalization ({error})") from None
     extractor = extractors if multi_input else extractors[None]
     normalizer = normalizers if multi_input else normalizers[None]
-    try:
-        model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged or foreign file.
-        raise KserBundleError(
-            f"{directory / MODEL_FILE}: cannot load the model ({error})"
-        ) from None
+    model = _load_model(directory / MODEL_FILE)
     labels = tuple(info["labels"])
     if model.outputs[0].shape[-1] != len(labels):
         raise KserBundleError(
@@ -325,6 +321,17 @@ def load_bundle(path) -> Bundle:
     return Bundle(
         model, extractor, normalizer, labels, float(info["clip_seconds"]), extra, directory
     )
+
+
+def _load_model(path: Path) -> keras.Model:
+    """The Keras model at `path`, or a `KserBundleError` saying why it cannot be read."""
+    # Keras reports a file that is not a zip archive as "File not found".
+    if not zipfile.is_zipfile(path):
+        raise KserBundleError(f"{path}: damaged model file (not a .keras zip archive)")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged or foreign file.
+        raise KserBundleError(f"{path}: cannot load the model ({error})") from None
 
 
 def find_bundle_directory(path) -> Path:
@@ -371,6 +378,7 @@ def _read_info(directory: Path) -> dict:
         raise KserBundleError(
             f"{path}: incomplete bundle description, missing {', '.join(missing)}"
         )
+    _check_fields(info, path)
     return info
 
 
@@ -380,6 +388,41 @@ def _speaker_ids(features, speakers) -> np.ndarray:
         first = next(iter(_per_input(features).values()))
         return np.zeros(len(first), dtype=np.int64)
     return np.asarray(speakers)
+
+
+def _check_fields(info: dict, path: Path) -> None:
+    """Raise `KserBundleError` naming the first bundle.json field of the wrong type or range."""
+    labels = info["labels"]
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise KserBundleError(
+            f"{path}: labels must be a list of two or more distinct names. Received: {labels!r}"
+        )
+    rate = info["sample_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+        raise KserBundleError(
+            f"{path}: sample_rate must be a positive whole number of Hz. Received: {rate!r}"
+        )
+    for name in ("clip_seconds", "window_hop_seconds"):
+        value = info.get(name, WINDOW_HOP_SECONDS)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise KserBundleError(f"{path}: {name} must be a positive number. Received: {value!r}")
+    described = info["features"].values() if "features" in info else [info["feature"]]
+    for feature in described:
+        params = feature.get("params", {})
+        if not isinstance(params, dict):
+            raise KserBundleError(
+                f"{path}: feature parameters must be a mapping. Received: {params!r}"
+            )
+        if params.get("sample_rate", rate) != rate:
+            raise KserBundleError(
+                f"{path}: sample_rate is {rate} but feature {feature['name']!r} is computed "
+                f"at {params['sample_rate']} Hz"
+            )
 
 
 def _per_input(value) -> dict:

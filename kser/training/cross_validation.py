@@ -32,16 +32,17 @@ from kser.errors import KserError
 from kser.evaluation.report import METRICS_FILE
 from kser.evaluation.tables import Table, format_markdown_table, format_number
 from kser.paths import atomic_write_json, atomic_write_text
-from kser.training.bundle import BUNDLE_FILE
 from kser.training.run import cached_features, run_split, selected_splits
+from kser.training.run_directory import (
+    CONFIG_FILE,
+    SUMMARY_FILE,
+    check_same_configuration,
+    split_is_complete,
+)
 
 CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
-SUMMARY_FILE = "summary.json"
 REPORT_FILE = "cross_validation.md"
 FOLDS_FILE = "folds.csv"
-CONFIG_FILE = "config.json"
-# Settings that may differ between runs into one directory: which folds to run now.
-_RERUN_MAY_CHANGE = ("folds",)
 
 
 @dataclass
@@ -53,17 +54,6 @@ class CrossValidationOutcome:
     trained: list[str]
     reused: list[str]
     seconds: float
-
-
-def split_is_complete(directory) -> bool:
-    """Whether `directory` holds a finished split (a fold, or a single-split run):
-    its metrics.json and its bundle.
-
-    The per-split step writes metrics.json, then the bundle (atomically), so
-    a split interrupted anywhere before the end lacks one of them.
-    """
-    directory = Path(directory)
-    return (directory / METRICS_FILE).is_file() and (directory / "bundle" / BUNDLE_FILE).is_file()
 
 
 def run_cross_validation(
@@ -189,31 +179,6 @@ def _folds_csv(summary: dict) -> str:
     writer.writeheader()
     writer.writerows({key: fold[key] for key in columns} for fold in summary["folds"])
     return buffer.getvalue()
-
-
-def check_same_configuration(run_dir, config) -> None:
-    """Raise `KserError` if `run_dir` holds a run (config.json) of other settings than `config`.
-
-    Resuming into such a directory would mix results of two configurations.
-    """
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        return
-    stored = json.loads(path.read_text(encoding="utf-8"))
-    current = json.loads(json.dumps(dataclasses.asdict(config)))
-    differing = sorted(
-        key
-        for key in set(stored) | set(current)
-        if key not in _RERUN_MAY_CHANGE and stored.get(key) != current.get(key)
-    )
-    if differing:
-        changes = ", ".join(
-            f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in differing
-        )
-        raise KserError(
-            f"{path.parent}: holds a run with other settings ({changes}); "
-            "rerun with the same settings to resume it, or choose another run directory"
-        )
 
 
 def _read_metrics(fold_dir: Path) -> dict:

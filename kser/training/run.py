@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from kser.data.audio import CLIP_SECONDS
+from kser.errors import KserConfigError, KserError
 from kser.paths import atomic_write_json
 from kser.training.bundle import Bundle, save_bundle
+from kser.training.run_directory import CONFIG_FILE, check_same_configuration
 from kser.training.speaker_adaptation import SpeakerAdaptation
-from kser.training.trainer import seed_everything, train
+from kser.training.trainer import SCHEDULES, seed_everything, train
 
 # The architecture a feature gets when none is named: functionals are one vector
 # per clip, spectral values for a linear expert and prosodic ones (last) for an
@@ -51,6 +55,14 @@ DEFAULT_EPOCHS = 20
 # The speaker prior's weight k while training on subsets; validation then picks
 # the bundle's own (`kser.training.speaker_settings`).
 TRAINING_PRIOR_CLIPS = 5.0
+
+
+@functools.lru_cache(maxsize=32)
+def _check_feature(name: str, params_json: str) -> None:
+    """Build the extractor once to check its name and parameters (a stack takes a second)."""
+    from kser.features import get
+
+    get(name, **json.loads(params_json))
 
 
 def default_model(feature: str) -> str:
@@ -112,6 +124,9 @@ class ExperimentConfig:
     all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
     before; the best model without per-speaker normalization ("global")
     reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
+
+    Every option is checked when the config is made (`KserConfigError`
+    naming it), so a bad one is refused before any data is read.
     """
 
     protocol: str = "speaker"
@@ -139,12 +154,60 @@ class ExperimentConfig:
     speaker_subsets: bool = True
 
     def __post_init__(self):
-        if not self.mixup >= 0:
-            raise ValueError(f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}")
         if self.model is None:
             self.model = default_model(self.feature)
         if self.epochs is None:
             self.epochs = MODEL_EPOCHS.get(self.model, DEFAULT_EPOCHS)
+        self._check()
+
+    def _check(self) -> None:
+        """Raise `KserConfigError` naming the first bad option: before any data is read."""
+        from kser.augment import build_augmentation, build_waveform_augmentation
+        from kser.data.splits import PROTOCOLS
+        from kser.features.normalization import NORMALIZATIONS
+        from kser.models import model_names
+
+        for name, value, allowed in (
+            ("protocol", self.protocol, PROTOCOLS),
+            ("model", self.model, model_names()),
+            ("normalization", self.normalization, NORMALIZATIONS),
+            ("schedule", self.schedule, SCHEDULES),
+        ):
+            if value not in allowed:
+                raise KserConfigError(
+                    f"{name} must be one of {', '.join(allowed)}. Received: {name}={value!r}"
+                )
+        for name, value, smallest in (
+            ("epochs", self.epochs, 1),
+            ("batch_size", self.batch_size, 1),
+            ("patience", self.patience, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+                raise KserConfigError(
+                    f"{name} must be a whole number of at least {smallest}. "
+                    f"Received: {name}={value!r}"
+                )
+        for name, value in (
+            ("learning_rate", self.learning_rate),
+            ("clip_seconds", self.clip_seconds),
+        ):
+            if not value > 0:
+                raise KserConfigError(f"{name} must be positive. Received: {name}={value!r}")
+        if not self.weight_decay >= 0:
+            raise KserConfigError(
+                f"weight_decay must be 0 or positive. Received: weight_decay={self.weight_decay!r}"
+            )
+        if not self.mixup >= 0:
+            raise KserConfigError(
+                f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}"
+            )
+        try:
+            _check_feature(self.feature, json.dumps(self.feature_params, sort_keys=True))
+            if self.augment != "none":
+                build_augmentation(self.feature, self.augment, seed=self.seed)
+            build_waveform_augmentation(self.waveform_augment, seed=self.seed)
+        except (KserError, TypeError, ValueError) as error:  # e.g. n_mels="many"
+            raise KserConfigError(str(error)) from None
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"
@@ -202,14 +265,19 @@ def run_experiment(
 
     `tracker`: a `kser.training.Tracker` (one MLflow run per split), or None.
     `verbose`: 0 silent, 1 progress bars, 2 one line per epoch.
+
+    Raises:
+        KserConfigError: `run_dir` holds a run of other settings, or
+            `config.folds` names a fold the protocol does not have.
     """
     from kser.data.splits import make_splits
 
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", dataclasses.asdict(config))
+    check_same_configuration(run_dir, config)
     splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / CONFIG_FILE, dataclasses.asdict(config))
     extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
     outcomes = []
     for split in splits:
@@ -488,7 +556,7 @@ def selected_splits(splits, names):
     known = {split.name: split for split in splits}
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(
+        raise KserConfigError(
             f"unknown fold(s) {unknown}; this protocol has {sorted(known)}. Received: folds={names}"
         )
     return [known[name] for name in names]

@@ -6,15 +6,18 @@ UAR swings by tens of points from one epoch to the next, so the epoch kept is
 the one with the best UAR on validation speakers, never simply the last.
 
 Everything an interrupted run needs to continue lives in `run_dir/checkpoints`:
-the latest weights and optimizer state (`keras.callbacks.BackupAndRestore`) and
+the latest weights and optimizer state (`keras.callbacks.BackupAndRestore`),
 the selection state (`state.json`: every epoch's metrics, the best epoch and
-its weights). Calling `train` again with the same `run_dir` resumes.
+its weights) and the random and callback state (`kser.training.resume`).
+Calling `train` again with the same `run_dir` resumes, and on CPU ends exactly
+where the uninterrupted run would have.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,12 @@ import numpy as np
 
 from kser.evaluation.metrics import accuracy, confusion_matrix, unweighted_average_recall
 from kser.paths import atomic_write_json
+from kser.training.resume import (
+    BACKUP_DIR,
+    TrainingStateCheckpoint,
+    backed_up_epoch,
+    skip_epochs,
+)
 
 SCHEDULES = ("cosine", "plateau")
 MONITOR = "val_uar"
@@ -99,6 +108,7 @@ def train(
         tracker: a `kser.training.Tracker` with a started run, or None; gets
             each epoch's metrics.
         verbose: Keras progress-bar verbosity (0 silent, 1 bar, 2 one line per epoch).
+            A bar needs a terminal: into a file or pipe, 1 gives one line per epoch.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1. Received: epochs={epochs}")
@@ -108,6 +118,8 @@ def train(
         raise ValueError(
             f"schedule={schedule!r} follows the validation UAR; without val_data use 'cosine'"
         )
+    if verbose == 1 and not getattr(sys.stdout, "isatty", lambda: False)():
+        verbose = 2  # Keras would redraw its bar with control characters into the file
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -145,7 +157,18 @@ def train(
     if tracker is not None:
         fit_callbacks.append(TrackerLogger(tracker))
     fit_callbacks += list(callbacks)
-    fit_callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir / "backup")))
+    resume_epoch = backed_up_epoch(checkpoint_dir)
+    fit_callbacks += [
+        TrainingStateCheckpoint(checkpoint_dir, fit_callbacks, resume_epoch),
+        keras.callbacks.BackupAndRestore(str(checkpoint_dir / BACKUP_DIR)),
+    ]
+    if resume_epoch:
+        skip_epochs(train_data, resume_epoch)
+        if verbose:
+            print(
+                f"kser: resuming {checkpoint_dir} after epoch {resume_epoch} of {epochs} "
+                "(weights, optimizer, random and data-order state restored)"
+            )
 
     start = time.perf_counter()
     model.fit(

@@ -67,7 +67,7 @@ def test_a_damaged_model_or_missing_directory_is_refused(saved_bundle, tmp_path)
     with pytest.raises(KserBundleError, match="bundle not found"):
         load_bundle(tmp_path / "nowhere")
     (directory / MODEL_FILE).write_bytes(b"not a zip")
-    with pytest.raises(KserBundleError, match="cannot load the model"):
+    with pytest.raises(KserBundleError, match="damaged model file"):
         load_bundle(directory)
 
 
