@@ -23,3 +23,7 @@ class KserBundleError(KserError):
 
 class KserEvaluationError(KserError, ValueError):
     """Predictions and labels that cannot be scored together."""
+
+
+class KserExplainError(KserError, ValueError):
+    """An explanation method that cannot explain this model, input or target."""
