@@ -37,7 +37,8 @@ def bin_names(extractor) -> list[str]:
         return [f"tonnetz {axis}" for axis in TONNETZ_AXES]
     if name == "contrast":
         edges = _contrast_edges(extractor)
-        return [f"contrast {low:g}-{high:g} Hz" for low, high in zip(edges[:-1], edges[1:])]
+        bands = zip(edges[:-1], edges[1:], strict=True)
+        return [f"contrast {low:g}-{high:g} Hz" for low, high in bands]
     if name in ("tempogram", "delta_tempogram"):
         hop_seconds = extractor.hop_length / extractor.sample_rate
         return [f"{name} lag {lag * hop_seconds:.2f} s" for lag in range(extractor.n_bins)]

@@ -10,9 +10,27 @@ import keras
 import numpy as np
 
 
+def even_batch(x: np.ndarray) -> np.ndarray:
+    """`x` with a zero row appended when its batch is odd.
+
+    TensorFlow 2.21's oneDNN convolution gradients crash the process
+    ("double free or corruption") on odd batch sizes on this project's CPUs;
+    callers drop the extra row's result.
+    """
+    x = np.asarray(x, dtype="float32")
+    if len(x) % 2 == 0 or keras.backend.backend() != "tensorflow":
+        return x
+    return np.concatenate([x, np.zeros_like(x[:1])])
+
+
 def vjp(function, inputs, cotangent) -> list[np.ndarray]:
     """Vector-Jacobian product: the gradient of `sum(function(*inputs) * cotangent)`
-    with respect to each of `inputs` (numpy arrays), as numpy arrays."""
+    with respect to each of `inputs` (numpy arrays sharing their first, batch axis),
+    as numpy arrays."""
+    n = len(cotangent)
+    if len(even_batch(cotangent)) != n:
+        grads = vjp(function, [even_batch(a) for a in inputs], even_batch(cotangent))
+        return [grad[:n] for grad in grads]
     cotangent = np.asarray(cotangent, dtype="float32")
     if keras.backend.backend() == "torch":
         import torch
@@ -38,8 +56,12 @@ def logit_gradients(model, x, targets, layer_name=None):
     """Gradients of each row's `targets` logit with respect to the input `x`, or, with
     `layer_name`, `(activations, gradients)` of that layer's output."""
     one_hot = np.eye(model.outputs[0].shape[-1], dtype="float32")[np.asarray(targets)]
+    n = len(one_hot)
+    if len(even_batch(one_hot)) != n:
+        result = logit_gradients(model, even_batch(x), np.r_[targets, 0], layer_name)
+        return result[:n] if layer_name is None else tuple(part[:n] for part in result)
     if layer_name is None:
-        return vjp(lambda inputs: model([inputs], training=False), [x], one_hot)[0]
+        return vjp(lambda inputs: model(inputs, training=False), [x], one_hot)[0]
     probe = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
     if keras.backend.backend() == "torch":
         import torch
@@ -50,7 +72,9 @@ def logit_gradients(model, x, targets, layer_name=None):
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        activations, logits = probe([tf.convert_to_tensor(np.asarray(x, "float32"))], training=False)
+        activations, logits = probe(
+            [tf.convert_to_tensor(np.asarray(x, "float32"))], training=False
+        )
     grads = tape.gradient(logits, activations, output_gradients=tf.convert_to_tensor(one_hot))
     return activations.numpy(), grads.numpy()
 
@@ -59,4 +83,6 @@ def _zeros_if_none(gradient, like) -> np.ndarray:
     # An input the output does not depend on has no gradient; it is zero.
     if gradient is None:
         return np.zeros(np.shape(like), dtype="float32")
-    return keras.ops.convert_to_numpy(gradient.detach() if hasattr(gradient, "detach") else gradient)
+    return keras.ops.convert_to_numpy(
+        gradient.detach() if hasattr(gradient, "detach") else gradient
+    )

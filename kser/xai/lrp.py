@@ -67,7 +67,8 @@ def lrp(model, x, targets, rule: str = "epsilon", alpha: float = 2.0, beta: floa
         raise KserExplainError(f"LRP rule must be one of {RULES}. Received: rule={rule!r}")
     if rule == "alpha_beta" and not (alpha - beta == 1 and beta >= 0):
         raise KserExplainError(
-            f"alpha-beta LRP needs alpha - beta = 1, beta >= 0. Received: alpha={alpha}, beta={beta}"
+            "alpha-beta LRP needs alpha - beta = 1, beta >= 0. "
+            f"Received: alpha={alpha}, beta={beta}"
         )
     graph = _Graph(model)
     x = np.asarray(x, dtype="float32")
@@ -101,12 +102,10 @@ def lrp(model, x, targets, rule: str = "epsilon", alpha: float = 2.0, beta: floa
         if kind in _PASS_ON:
             lowers = [upper]
         elif kind in _MOVE:
-            lowers = vjp(lambda *a: layer(list(a) if len(a) > 1 else a[0]), values, upper)
+            lowers = vjp(_called(layer), values, upper)
         elif kind in _SHARE:
             z = activations[name]
-            grads = vjp(
-                lambda *a: layer(list(a) if len(a) > 1 else a[0]), values, upper / _stabilised(z)
-            )
+            grads = vjp(_called(layer), values, upper / _stabilised(z))
             lowers = [value * grad for value, grad in zip(values, grads, strict=True)]
         else:
             raise KserExplainError(
@@ -117,6 +116,11 @@ def lrp(model, x, targets, rule: str = "epsilon", alpha: float = 2.0, beta: floa
         for source, lower in zip(inputs, lowers, strict=True):
             _accumulate(relevance, source, lower)
     return LrpResult(relevance[graph.input], bias, logits[rows, targets])
+
+
+def _called(layer):
+    """`layer` as a function of its input tensors (a list for a merge layer)."""
+    return lambda *tensors: layer(list(tensors) if len(tensors) > 1 else tensors[0])
 
 
 def _epsilon(apply, a, weights, bias, upper, alpha, beta):
