@@ -1,7 +1,7 @@
 """Explain a bundle's predictions on audio clips: which parts of its input it listened to.
 
     from kser.xai import explain_files
-    explanations = explain_files(bundle, ["clip.wav"], methods=("gradcam", "ig"))
+    explanations, parts = explain_files(bundle, ["clip.wav"], methods=("gradcam", "ig"))
 
 Each clip is centre-cropped or padded to the bundle's clip length (as in
 training) and normalized by the bundle; all clips given together count as one
@@ -111,10 +111,12 @@ def resolve_target(target, labels, probabilities) -> np.ndarray:
 
 
 def explain_files(bundle, paths, methods=DEFAULT_METHODS, target="predicted", seed: int = 0,
-                  progress=None) -> list[ClipExplanation]:  # fmt: skip
-    """A `ClipExplanation` per audio file in `paths` (files or folders) for each of
-    `methods`. A method that cannot explain this model (Grad-CAM without feature maps,
-    LRP through an LSTM) is listed in `skipped` with the reason. `progress(text)`, if
+                  progress=None):  # fmt: skip
+    """`(explanations, parts)`: a `ClipExplanation` per audio file in `paths` (files or
+    folders) for each of `methods`, and the `ExplainedPart`s (inputs) they explain.
+
+    A method that cannot explain this model (Grad-CAM without feature maps, LRP
+    through an LSTM) is listed in `skipped` with the reason. `progress(text)`, if
     given, hears of each step."""
     unknown = [method for method in methods if method not in METHODS]
     if unknown or not methods:
@@ -151,7 +153,7 @@ def explain_files(bundle, paths, methods=DEFAULT_METHODS, target="predicted", se
                 explanation.seconds[method] = explanation.seconds.get(method, 0.0) + seconds
                 if errors is not None:
                     explanation.conservation_error[f"{method} on {part.name}"] = float(errors[i])
-    return explanations
+    return explanations, parts
 
 
 def _attribute(method, part, targets, seed):

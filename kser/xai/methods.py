@@ -20,6 +20,8 @@ the zero input: after the bundle's z-scoring, the normalization mean.
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 from scipy.ndimage import zoom
@@ -113,14 +115,18 @@ def autograd_grad_cam(model, x, targets, layer) -> np.ndarray:
 
 
 def stretch(cam: np.ndarray, input_shape) -> np.ndarray:
-    """A feature-map-sized map resized (linearly) to the input's shape. A map over time
-    alone (1-D convolutions see bins as channels) is spread over every bin."""
+    """A feature-map-sized map resized to the input's shape, each cell over the input
+    span it pools (nearest neighbour: the map's own resolution, no smoothing past cell
+    edges). A map over time alone (1-D convolutions see bins as channels) is spread
+    over every bin."""
     input_shape = tuple(input_shape)
     if cam.ndim == 1 and len(input_shape) == 2:
-        over_time = zoom(cam, input_shape[1] / cam.shape[0], order=1)
+        over_time = zoom(
+            cam, input_shape[1] / cam.shape[0], order=0, grid_mode=True, mode="nearest"
+        )
         return np.broadcast_to(over_time[: input_shape[1]], input_shape).copy()
     factors = [target / size for target, size in zip(input_shape, cam.shape, strict=True)]
-    stretched = zoom(cam, factors, order=1)
+    stretched = zoom(cam, factors, order=0, grid_mode=True, mode="nearest")
     return stretched[tuple(slice(0, n) for n in input_shape)]
 
 
@@ -132,8 +138,10 @@ def smooth_grad(model, x, targets, seed=0, samples=SMOOTH_SAMPLES, noise=SMOOTH_
         from tf_keras_vis.utils.scores import CategoricalScore
 
         np.random.seed(seed)  # tf-keras-vis draws its noise from numpy's global generator
-        return np.asarray(
-            Saliency(model, clone=False)(
+        with warnings.catch_warnings():
+            # tf-keras-vis passes the input as a list; Keras 3 warns, and reads it right.
+            warnings.filterwarnings("ignore", "The structure of `inputs`", UserWarning)
+            maps = Saliency(model, clone=False)(
                 CategoricalScore(list(np.r_[targets, 0][: len(even_batch(x))])),
                 even_batch(x),
                 smooth_samples=samples,
@@ -141,7 +149,7 @@ def smooth_grad(model, x, targets, seed=0, samples=SMOOTH_SAMPLES, noise=SMOOTH_
                 keepdims=True,
                 normalize_map=False,
             )
-        )[: len(x)]
+        return np.asarray(maps)[: len(x)]
     rng = np.random.default_rng(seed)
     axes = tuple(range(1, x.ndim))
     sigma = noise * (x.max(axis=axes, keepdims=True) - x.min(axis=axes, keepdims=True))
