@@ -64,14 +64,15 @@ def attribute(method, model, x, targets, *, segmentation=None, seed: int = 0) ->
 
 
 def feature_map_layer(model) -> str:
-    """The layer Grad-CAM reads: the last one with a spatial axis before global pooling."""
-    candidate = None
+    """The layer Grad-CAM reads: the last one after a convolution that still has a
+    spatial axis, before global pooling."""
+    candidate, convolved = None, False
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in _GLOBAL_POOLS and candidate is not None:
             return candidate
-        output = getattr(layer, "output", None)
-        if kind != "InputLayer" and output is not None and len(output.shape) >= 3:
+        convolved = convolved or kind in ("Conv1D", "Conv2D")
+        if convolved and len(layer.output.shape) >= 3:
             candidate = layer.name
     raise KserExplainError(
         f"Grad-CAM needs a model with feature maps over time or frequency; {model.name!r} "
