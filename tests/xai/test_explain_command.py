@@ -94,3 +94,49 @@ def test_bad_target_and_bad_audio_are_one_line_errors(frames_bundle, clips, tmp_
     assert "broken.wav" in capsys.readouterr().err
     assert main(["explain", str(frames_bundle), str(clips[0]), "--method", "shap", "-o", out]) == 2
     assert "methods must be among" in capsys.readouterr().err
+
+
+def test_an_ensemble_is_explained_per_member_and_its_maps_add_up(clips, tmp_path):
+    """IG maps of the members, weighted as the combiner mixes them, sum to the ensemble's
+    logit difference between the clip and the baseline."""
+    import keras
+
+    from kser.ensemble.members import renamed
+    from kser.models import WeightedEnsemble
+    from kser.training import load_bundle
+    from kser.xai.explainer import explain_files
+    from kser.xai.report import write_explanations
+
+    mel = features.get("mel", n_mels=16)
+    values = features.get("functionals", features="rms", statistics=["mean", "std"],
+                          prosody=False)  # fmt: skip
+    n_frames = mel.n_frames(16000)
+    seed_everything(0)
+    members = [
+        renamed(build_model("cnn3", (16, n_frames), width=0.125), "cnn_member"),
+        renamed(build_model("linear", (values.n_bins, 1)), "linear_member"),
+    ]
+    ensemble = WeightedEnsemble(members, ["mel", "functionals"], temperature=2.0)
+    rng = np.random.default_rng(0)
+    normalizers = {
+        "mel": Normalizer("global").fit(rng.normal(-40, 10, size=(8, 16, n_frames))),
+        "functionals": Normalizer("global").fit(rng.normal(size=(8, values.n_bins, 1))),
+    }
+    bundle = Bundle(ensemble, {"mel": mel, "functionals": values}, normalizers, LABELS, 1.0, {})
+    bundle = load_bundle(save_bundle(bundle, tmp_path / "ensemble"))
+    explanations, parts = explain_files(bundle, clips, methods=("ig", "gradcam"))
+    assert [part.name for part in parts] == ["cnn_member", "linear_member"]
+    assert "gradcam on linear_member" in explanations[0].skipped
+    model_inputs = {"mel": parts[0].inputs, "functionals": parts[1].inputs}
+    logits = keras.ops.convert_to_numpy(ensemble(model_inputs))
+    zeros = {name: np.zeros_like(x) for name, x in model_inputs.items()}
+    at_baseline = keras.ops.convert_to_numpy(ensemble(zeros))
+    for row, explanation in enumerate(explanations):
+        total = sum(m.sum() for m in explanation.maps["ig"].values())
+        target = explanation.target
+        expected = logits[row, target] - at_baseline[row, target]
+        assert total == pytest.approx(expected, rel=0.05, abs=0.02)
+    out = write_explanations(explanations, parts, tmp_path / "out")
+    assert (out / "low_ig_cnn_member.png").is_file() and (
+        out / "low_ig_linear_member.png"
+    ).is_file()
