@@ -231,7 +231,7 @@ class UtteranceFunctionals(FeatureExtractor):
     def value_names(self) -> list[str]:
         """One name per output value, in output order: `"mel 12 p90"`, `"mel 12 p90 (active)"`,
         `"active fraction"`, then the prosodic values (`"pitch range p10 p90"`)."""
-        from kser.features.names import bin_names
+        from kser.features.naming import bin_names
 
         bins = bin_names(self.frames)
         names = [f"{bin_} {statistic}" for statistic in self.statistics for bin_ in bins]

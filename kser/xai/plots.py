@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kser.evaluation.plots import _png
-from kser.features.names import bin_frequencies, bin_names
+from kser.features.naming import bin_frequencies, bin_names
 from kser.xai.segments import functional_layout
 
 TOP_VALUES = 20

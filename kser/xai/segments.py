@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kser.features.names import bin_frequencies, bin_names
+from kser.features.naming import bin_frequencies, bin_names
 
 PATCH_SECONDS = 0.25
 PATCH_BANDS = 8
