@@ -74,6 +74,7 @@ def explained_parts(bundle, waveforms):
     inputs as the bundle's model takes them (an array, or a dict for an ensemble)."""
     features = bundle._extract(np.asarray(waveforms, dtype="float32"))
     speakers = np.zeros(len(waveforms), dtype=np.int64)
+    bundle._warn_about_small_speaker_groups(speakers)
     if not isinstance(features, dict):
         inputs = bundle.normalizer.transform(features, speakers)
         part = ExplainedPart(bundle.extractor.name, bundle.model, bundle.extractor, inputs)
