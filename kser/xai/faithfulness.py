@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from tqdm.auto import tqdm
 
 STEPS = 16
 BOOTSTRAP_RESAMPLES = 1000
@@ -48,7 +49,8 @@ def perturbation_curves(model, inputs, targets, segmentation, region_scores, ste
     n_regions = segmentation.n
     counts = np.round(np.linspace(0, n_regions, steps + 1)).astype(int)
     deletion, insertion = [], []
-    for row, scores in enumerate(np.asarray(region_scores)):
+    clips = tqdm(np.asarray(region_scores), desc="deletion/insertion", unit="clip", leave=False)
+    for row, scores in enumerate(clips):
         order = np.argsort(-scores, kind="stable")
         # masks[k]: the regions changed after step k
         masks = np.stack([segmentation.mask(order[:count]) for count in counts])

@@ -30,10 +30,18 @@ def time_frequency_png(model_input, attribution, extractor, title: str) -> bytes
     extent = (0.0, seconds, -0.5, n_bins - 0.5)
     figure = Figure(figsize=(9, 6.5))
     top, bottom = figure.subplots(2, 1, sharex=True)
-    image = top.imshow(model_input, origin="lower", aspect="auto", extent=extent, cmap="magma")
+    image = top.imshow(
+        model_input,
+        origin="lower",
+        aspect="auto",
+        extent=extent,
+        cmap="magma",
+        interpolation="nearest",
+    )
     figure.colorbar(image, ax=top, label="normalized input")
     top.set_title(title)
-    bottom.imshow(model_input, origin="lower", aspect="auto", extent=extent, cmap="gray")
+    bottom.imshow(model_input, origin="lower", aspect="auto", extent=extent, cmap="gray",
+                  interpolation="nearest")  # fmt: skip
     limit = float(np.abs(attribution).max()) or 1.0
     signed = attribution.min() < 0
     overlay = bottom.imshow(
@@ -45,6 +53,7 @@ def time_frequency_png(model_input, attribution, extractor, title: str) -> bytes
         vmin=-limit if signed else 0.0,
         vmax=limit,
         alpha=0.6,
+        interpolation="nearest",  # one cell per bin and frame; resampling costs seconds
     )
     figure.colorbar(overlay, ax=bottom, label="relevance")
     bottom.set_xlabel("time (s)")

@@ -37,5 +37,4 @@ def test_torch_maps_match_tensorflow_maps(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
     for method in SAME_ON_BOTH:
         assert f"torch maps match tensorflow: {method}" in result.stdout
-    assert "torch saliency favours the band" in result.stdout
     assert "torch gradcam_pp refused" in result.stdout

@@ -4,9 +4,9 @@
 
 DIRECTORY holds `band_model.keras` (trained under TensorFlow) and `maps.npz`
 with the inputs `x`, targets `y` and each method's TensorFlow maps. Under
-torch, Grad-CAM (autograd), integrated gradients, LIME and both LRP rules
-must give the same maps; SmoothGrad (its own noise) must favour the band;
-Grad-CAM++ must refuse with its reason. Exits non-zero on the first failure.
+torch, Grad-CAM and SmoothGrad (autograd), integrated gradients, LIME and both
+LRP rules must give the same maps; Grad-CAM++ must refuse with its reason.
+Exits non-zero on the first failure.
 """
 
 import sys
@@ -18,9 +18,9 @@ import numpy as np
 from kser.errors import KserExplainError
 from kser.xai.methods import attribute
 from kser.xai.segments import input_segmentation
-from tests.xai.band_task import BAND, GRID, N_BINS, N_FRAMES, band_share
+from tests.xai.band_task import GRID, N_BINS, N_FRAMES
 
-SAME_ON_BOTH = ("gradcam", "ig", "lime", "lrp", "lrp_ab")
+SAME_ON_BOTH = ("gradcam", "saliency", "ig", "lime", "lrp", "lrp_ab")
 
 
 def main(directory):
@@ -35,9 +35,6 @@ def main(directory):
         scale = np.abs(saved[method]).max()
         np.testing.assert_allclose(maps, saved[method], atol=1e-3 * scale, err_msg=method)
         print(f"torch maps match tensorflow: {method}", flush=True)
-    saliency = attribute("saliency", model, x, y)
-    assert band_share(saliency).min() > (BAND.stop - BAND.start) / N_BINS, band_share(saliency)
-    print("torch saliency favours the band", flush=True)
     try:
         attribute("gradcam_pp", model, x, y)
     except KserExplainError as error:
