@@ -110,8 +110,8 @@ def lrp(model, x, targets, rule: str = "epsilon", alpha: float = 2.0, beta: floa
         else:
             raise KserExplainError(
                 f"LRP cannot pass relevance through layer {name!r} ({kind}) of model "
-                f"{model.name!r}; it supports {', '.join(_AFFINE + _PASS_ON + _MOVE + _SHARE)} "
-                "and batch normalization"
+                f"{model.name!r}; it supports convolutions, dense layers, batch norm, ReLU, "
+                "dropout, pooling, Add, reshapes, crops and concatenations"
             )
         for source, lower in zip(inputs, lowers, strict=True):
             _accumulate(relevance, source, lower)
