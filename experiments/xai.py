@@ -49,6 +49,16 @@ SMOKE_CONFIGS = {
     "default": smoke_config(CONFIGS["default"]),
 }
 SEED = 0
+# Why a method's deletion curve may not beat random order; named in the closing note.
+KNOWN_LIMITS = {
+    "gradcam": "its map has the resolution of the last feature map (AudioResNet on 64 x 301 "
+    "log-mel: 2 x 10 cells after 32-fold downsampling), coarser than the 0.25 s x 8-band "
+    "regions it must rank, and it keeps positive evidence only",
+    "saliency": "absolute gradients measure sensitivity of either sign, not evidence for the "
+    "class: the regions the probability is most sensitive to include those that argue "
+    "against it",
+}
+KNOWN_LIMITS["gradcam_pp"] = KNOWN_LIMITS["gradcam"]
 
 
 def build_parser():
@@ -86,12 +96,14 @@ def held_out_inputs(bundle, corpus, clips_per_class, seed=SEED):
 
 
 def evaluate_methods(bundle, inputs, methods):
-    """`(rows, results, skipped)`: the summary rows, curves per method, and why methods
-    that cannot explain this model were skipped."""
+    """`(rows, results, skipped, conservation)`: the summary rows, curves per method, why
+    methods that cannot explain this model were skipped, and LRP's largest relative
+    conservation error over the clips per rule."""
     import keras
 
     from kser.xai.faithfulness import compare_methods, summary_rows
-    from kser.xai.methods import attribute
+    from kser.xai.lrp import lrp
+    from kser.xai.methods import LRP_RULES, attribute
     from kser.xai.segments import input_segmentation
 
     logits = keras.ops.convert_to_numpy(bundle.model.predict(inputs, verbose=0))
@@ -105,8 +117,14 @@ def evaluate_methods(bundle, inputs, methods):
             )
         except KserExplainError as error:
             skipped[method] = str(error)
+    conservation = {
+        method: float(lrp(bundle.model, inputs, targets, rule).conservation_error.max())
+        for method, rule in LRP_RULES.items()
+        if method in maps
+    }
     results = compare_methods(bundle.model, inputs, targets, segmentation, maps, seed=SEED)
-    return summary_rows(results, targets, bundle.labels, seed=SEED), results, skipped
+    rows = summary_rows(results, targets, bundle.labels, seed=SEED)
+    return rows, results, skipped, conservation
 
 
 def main(argv=None) -> int:
@@ -125,7 +143,7 @@ def main(argv=None) -> int:
         bundle = load_bundle(setup.run_dir / name)
         inputs, _ = held_out_inputs(bundle, setup.corpus, clips_per_class)
         print(f"{name}: explaining {len(inputs)} held-out clips")
-        rows, results, skipped = evaluate_methods(bundle, inputs, methods)
+        rows, results, skipped, conservation = evaluate_methods(bundle, inputs, methods)
         for row in rows:
             row["model"] = name
         write_table(setup.run_dir, f"xai_{name}", f"Deletion/insertion AUCs: {name}", rows)
@@ -141,7 +159,7 @@ def main(argv=None) -> int:
             curves_png(curves, f"{name}: {len(inputs)} held-out clips, mean over clips"),
         )
         overall += [row for row in rows if row["class"] == "all"]
-        notes.append(_closing_note(name, rows, skipped))
+        notes.append(_closing_note(name, rows, skipped, conservation))
     columns = ("model", "method", "clips", "deletion_auc", "deletion_ci", "insertion_auc",
                "insertion_ci", "below_random")  # fmt: skip
     table = write_table(
@@ -157,16 +175,24 @@ def main(argv=None) -> int:
     return 0
 
 
-def _closing_note(name, rows, skipped) -> str:
-    """Which methods beat random order on deletion (non-overlapping 95% CIs), which failed."""
+def _closing_note(name, rows, skipped, conservation) -> str:
+    """Which methods beat random order on deletion (non-overlapping 95% CIs), which failed
+    and why, and how well LRP conserved relevance."""
     everyone = [row for row in rows if row["class"] == "all" and row["method"] != "random"]
     below = [row["method"] for row in everyone if row["below_random"]]
     failed = [row["method"] for row in everyone if not row["below_random"]]
     parts = [f"{name}: deletion AUC below random with non-overlapping 95% CIs: "
              f"{', '.join(below) or 'none'}"]  # fmt: skip
-    if failed:
-        parts.append(f"not below random: {', '.join(failed)}")
+    parts += [
+        f"not below random: {method}"
+        + (f" ({KNOWN_LIMITS[method]})" if method in KNOWN_LIMITS else "")
+        for method in failed
+    ]
     parts += [f"{method} not run: {why}" for method, why in skipped.items()]
+    parts += [
+        f"{method} conservation: relevance + bias share within {100 * error:.4f}% of the logit"
+        for method, error in conservation.items()
+    ]
     return "; ".join(parts) + "."
 
 
