@@ -64,15 +64,16 @@ def attribute(method, model, x, targets, *, segmentation=None, seed: int = 0) ->
 
 
 def feature_map_layer(model) -> str:
-    """The layer Grad-CAM reads: the last one after a convolution that still has a
-    spatial axis, before global pooling."""
+    """The layer Grad-CAM reads: the last convolutional block's output (after its
+    activation, before any pooling: the finest map of the last features) ahead of
+    global pooling."""
     candidate, convolved = None, False
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in _GLOBAL_POOLS and candidate is not None:
             return candidate
         convolved = convolved or kind in ("Conv1D", "Conv2D")
-        if convolved and len(layer.output.shape) >= 3:
+        if convolved and len(layer.output.shape) >= 3 and "Pooling" not in kind:
             candidate = layer.name
     raise KserExplainError(
         f"Grad-CAM needs a model with feature maps over time or frequency; {model.name!r} "
