@@ -5,10 +5,7 @@
 - `kser.xai.explainer`: a bundle and audio files in, maps per clip and method out.
 - `kser.xai.faithfulness`: deletion and insertion curves and their AUCs.
 - `kser.xai.report`: PNGs, `explanations.json` and an HTML page (`kser explain`).
+
+Import from the modules (`from kser.xai.explainer import explain_files`): this
+package itself imports nothing, so that `kser --help` stays fast.
 """
-
-from kser.xai.explainer import ClipExplanation, explain_files
-from kser.xai.lrp import LrpResult, lrp
-from kser.xai.methods import METHODS, attribute
-
-__all__ = ["METHODS", "ClipExplanation", "LrpResult", "attribute", "explain_files", "lrp"]

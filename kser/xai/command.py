@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kser.xai.explainer import DEFAULT_METHODS
-from kser.xai.methods import METHODS
+# Only the names here: `kser --help` builds every command's parser.
+from kser.xai.method_names import DEFAULT_METHODS, METHODS
 
 
 def add_arguments(parser):

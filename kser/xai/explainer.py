@@ -1,6 +1,6 @@
 """Explain a bundle's predictions on audio clips: which parts of its input it listened to.
 
-    from kser.xai import explain_files
+    from kser.xai.explainer import explain_files
     explanations, parts = explain_files(bundle, ["clip.wav"], methods=("gradcam", "ig"))
 
 Each clip is centre-cropped or padded to the bundle's clip length (as in
@@ -27,10 +27,9 @@ from kser.data.audio import load_clip
 from kser.errors import KserExplainError
 from kser.training.bundle import audio_files
 from kser.xai.lrp import lrp
-from kser.xai.methods import LRP_RULES, METHODS, attribute
+from kser.xai.method_names import DEFAULT_METHODS, METHODS
+from kser.xai.methods import LRP_RULES, attribute
 from kser.xai.segments import input_segmentation
-
-DEFAULT_METHODS = ("gradcam", "saliency", "lime", "lrp", "ig")
 
 
 @dataclass

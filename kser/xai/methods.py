@@ -29,8 +29,8 @@ from scipy.ndimage import zoom
 from kser.errors import KserExplainError
 from kser.xai.autodiff import even_batch, logit_gradients
 from kser.xai.lrp import lrp
+from kser.xai.method_names import METHODS
 
-METHODS = ("gradcam", "gradcam_pp", "saliency", "ig", "lime", "lrp", "lrp_ab")
 SMOOTH_SAMPLES = 16
 SMOOTH_NOISE = 0.2
 LRP_RULES = {"lrp": "epsilon", "lrp_ab": "alpha_beta"}

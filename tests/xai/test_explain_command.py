@@ -140,3 +140,19 @@ def test_an_ensemble_is_explained_per_member_and_its_maps_add_up(clips, tmp_path
     assert (out / "low_ig_cnn_member.png").is_file() and (
         out / "low_ig_linear_member.png"
     ).is_file()
+
+
+def test_the_command_line_parser_does_not_import_keras():
+    """`kser --help` builds every command's parser: explain's must stay light."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    code = (
+        "import sys; from kser.cli import build_parser; build_parser(); "
+        "print('keras' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert result.stdout.strip() == "False"
