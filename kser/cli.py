@@ -509,6 +509,18 @@ def _run_features(args):
     print(f"wrote {plot_all_features(waveform, SAMPLE_RATE, args.out)}")
 
 
+def _add_explain_arguments(parser):
+    from kser.xai.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_explain(args):
+    from kser.xai.command import run
+
+    return run(args)
+
+
 # name -> (help, add_arguments, run). Append new commands here.
 COMMANDS = {
     "info": ("corpus statistics", _add_info_arguments, _run_info),
@@ -520,6 +532,7 @@ COMMANDS = {
     "predict": ("emotion probabilities of audio files", _add_predict_arguments, _run_predict),
     "features": ("feature tools: plot", _add_features_arguments, _run_features),
     "export": ("export a bundle to ONNX (INT8 optional)", _add_export_arguments, _run_export),
+    "explain": ("what a bundle listened to: maps per clip", _add_explain_arguments, _run_explain),
 }
 
 

@@ -27,3 +27,7 @@ class KserEvaluationError(KserError, ValueError):
 
 class KserConfigError(KserError, ValueError):
     """Bad experiment options, or a run directory they cannot be used with."""
+
+
+class KserExplainError(KserError, ValueError):
+    """An explanation method that cannot explain this model, input or target."""

@@ -228,6 +228,19 @@ class UtteranceFunctionals(FeatureExtractor):
     def _statistics(self, frames):
         return [STATISTICS[name](frames) for name in self.statistics]
 
+    def value_names(self) -> list[str]:
+        """One name per output value, in output order: `"mel 12 p90"`, `"mel 12 p90 (active)"`,
+        `"active fraction"`, then the prosodic values (`"pitch range p10 p90"`)."""
+        from kser.features.naming import bin_names
+
+        bins = bin_names(self.frames)
+        names = [f"{bin_} {statistic}" for statistic in self.statistics for bin_ in bins]
+        if self.active_threshold is not None:
+            names += [f"{name} (active)" for name in names] + ["active fraction"]
+        if self.prosody is not None:
+            names += bin_names(self.prosody)
+        return names
+
 
 class MfccFunctionals(UtteranceFunctionals):
     """`UtteranceFunctionals` of the MFCCs alone, without prosody, as an input of its own name.
