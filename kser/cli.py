@@ -93,6 +93,12 @@ def _add_train_arguments(parser):
         help="blend training clips and labels, weights ~ Beta(ALPHA, ALPHA) (default: 0, off)",
     )
     parser.add_argument(
+        "--adversarial-training",
+        metavar="METHOD:EPS",
+        help="also learn each batch attacked: fgsm:EPS or pgd:EPS[:STEPS], eps in "
+        "normalized-feature std units (default: off)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
@@ -115,7 +121,7 @@ def _add_train_arguments(parser):
 _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
-    "speaker_adaptation", "mixup",
+    "speaker_adaptation", "mixup", "adversarial_training",
 )  # fmt: skip
 
 
@@ -321,6 +327,18 @@ def _run_features(args):
     print(f"wrote {plot_all_features(waveform, SAMPLE_RATE, args.out)}")
 
 
+def _add_attack_arguments(parser):
+    from kser.adversarial.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_attack(args):
+    from kser.adversarial.command import run
+
+    return run(args)
+
+
 # name -> (help, add_arguments, run). Append new commands here.
 COMMANDS = {
     "info": ("corpus statistics", _add_info_arguments, _run_info),
@@ -331,6 +349,7 @@ COMMANDS = {
     "evaluate": ("score a bundle on a corpus", _add_evaluate_arguments, _run_evaluate),
     "predict": ("emotion probabilities of audio files", _add_predict_arguments, _run_predict),
     "features": ("feature tools: plot", _add_features_arguments, _run_features),
+    "attack": ("scores under adversarial attack (FGSM, PGD)", _add_attack_arguments, _run_attack),
 }
 
 

@@ -93,6 +93,10 @@ class ExperimentConfig:
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
     model; no labels used). The test report then also gives the UAR without
     it (`uar_without_speaker_adaptation`).
+
+    `adversarial_training`: "fgsm:EPS" or "pgd:EPS[:STEPS]" (eps in
+    normalized-feature std units): every training batch is learnt clean and
+    attacked against the current weights (`kser.adversarial.training`); None: off.
     """
 
     protocol: str = "speaker"
@@ -116,14 +120,24 @@ class ExperimentConfig:
     refit: bool = False
     speaker_adaptation: bool = True
     mixup: float = 0.0
+    adversarial_training: str | None = None
 
     def __post_init__(self):
         if not self.mixup >= 0:
             raise ValueError(f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}")
+        self.training_attack()  # checks the spec up front
         if self.model is None:
             self.model = default_model(self.feature)
         if self.epochs is None:
             self.epochs = MODEL_EPOCHS.get(self.model, DEFAULT_EPOCHS)
+
+    def training_attack(self):
+        """The `kser.adversarial.Attack` of `adversarial_training`, or None."""
+        if self.adversarial_training is None:
+            return None
+        from kser.adversarial.attacks import parse_attack
+
+        return parse_attack(self.adversarial_training, seed=self.seed)
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"
@@ -278,6 +292,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             seed=config.seed,
             tracker=run,
             verbose=verbose,
+            adversarial_training=config.training_attack(),
         )
         if config.refit:
             model, normalizer = _refit(
@@ -299,6 +314,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                     "augment": config.augment,
                     "waveform_augment": config.waveform_augment,
                     "mixup": config.mixup,
+                    "adversarial_training": config.adversarial_training,
                     "best_epoch": training.best_epoch,
                     "best_val_uar": training.best_val_uar,
                     "epochs_run": training.epochs_run,
@@ -425,6 +441,7 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
         class_weights=_balanced_class_weights(labels[rows]) if config.class_weights else None,
         seed=config.seed,
         verbose=verbose,
+        adversarial_training=config.training_attack(),
     )
     return model, normalizer
 
