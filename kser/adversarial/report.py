@@ -47,6 +47,10 @@ def sweep_summary(sweep, *, bundle=None, corpus=None, part=None) -> dict:
                 snr_db_mean=_float(finite.mean()) if len(finite) else None,
                 snr_db_median=_float(np.median(finite)) if len(finite) else None,
                 snr_db_min=_float(finite.min()) if len(finite) else None,
+                example_snr_db={
+                    Path(sweep.clean.clip_ids[k]).stem: _float(point.snr_db[k])
+                    for k in sweep.example_positions
+                },
             )
         points.append(record)
     summary = {
@@ -251,7 +255,10 @@ def _predicted(bundle, normalized) -> list[str]:
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.asarray(samples, dtype=np.float32), sample_rate, format="WAV")
+    # 32-bit float: 16-bit PCM would round away perturbations below -90 dBFS.
+    soundfile.write(
+        buffer, np.asarray(samples, dtype=np.float32), sample_rate, format="WAV", subtype="FLOAT"
+    )
     atomic_write_bytes(path, buffer.getvalue())
 
 
