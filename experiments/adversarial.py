@@ -26,11 +26,12 @@ run and 1 min of attacks; `resnet` about 15 min per clean run, 40 min with
 adversarial training (each step attacks its batch first, then learns twice
 the batch), a few minutes of attacks.
 
-Writes into `--out`: `<model>-clean/`, `<model>-fgsm/` (run directories with
+Writes into `--out`: `<model>-clean/`, `<model>-fgsm<eps>/` (run directories with
 bundles; each with `attack/`: attack.json, curves.png, perturbation.png and,
 for mel, Griffin-Lim WAVs), and `adversarial.md|.csv|.json` (the table) and
 `adversarial_curves.png` (UAR against eps for every run and attack). Trained
-runs are reused when the command is repeated with the same `--out`.
+runs are reused when the command is repeated with the same `--out` (so
+another `--train-eps` trains only the new adversarial run).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def main(argv=None) -> int:
         clean = _trained_and_attacked(setup, f"{model}-clean", config, eps_values, args)
         train_eps = args.train_eps or _eps_star(clean, eps_values)
         adversarial_config = dataclasses.replace(config, adversarial_training=f"fgsm:{train_eps:g}")
-        robust = _trained_and_attacked(setup, f"{model}-fgsm", adversarial_config, eps_values, args)
-        curves[f"{model}-clean"], curves[f"{model}-fgsm"] = clean, robust
+        robust_name = f"{model}-fgsm{train_eps:g}"
+        robust = _trained_and_attacked(setup, robust_name, adversarial_config, eps_values, args)
+        curves[f"{model}-clean"], curves[robust_name] = clean, robust
         rows.append(_row(model, "clean", clean, train_eps))
         rows.append(_row(model, f"fgsm:{train_eps:g}", robust, train_eps))
         verdict = _verdict(clean, robust, train_eps)

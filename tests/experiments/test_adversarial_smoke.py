@@ -19,9 +19,10 @@ def test_smoke_run_trains_clean_and_adversarial_models_and_writes_the_table(tmp_
     clean, robust = table["rows"]
     assert (clean["training"], robust["training"]) == ("clean", f"fgsm:{clean['eps_star']:g}")
     assert clean["eps_star"] in (0.1, 1.0)
-    bundle = json.loads((out / "default-fgsm" / "bundle" / "bundle.json").read_text())
+    robust_run = f"default-fgsm{clean['eps_star']:g}"
+    bundle = json.loads((out / robust_run / "bundle" / "bundle.json").read_text())
     assert bundle["training"]["adversarial_training"] == robust["training"]
-    for run in ("default-clean", "default-fgsm"):
+    for run in ("default-clean", robust_run):
         summary = json.loads((out / run / "attack" / "attack.json").read_text())
         metrics = json.loads((out / run / "metrics.json").read_text())
         # Attack scores are without speaker adaptation: the report's unadapted UAR.
