@@ -8,15 +8,22 @@ sweep.points[0].result.uar          # UAR under attack; sweep.clean: kser evalua
 batches (`kser.adversarial.training`).
 """
 
-from kser.adversarial.attacks import METHODS, Attack, parse_attack
-from kser.adversarial.sweep import DOMAINS, AttackSweep, SweepPoint, attack_sweep
+import importlib
 
-__all__ = [
-    "DOMAINS",
-    "METHODS",
-    "Attack",
-    "AttackSweep",
-    "SweepPoint",
-    "attack_sweep",
-    "parse_attack",
-]
+# Imported on first use, so `kser attack --help` does not load TensorFlow.
+_EXPORTS = {
+    "METHODS": "kser.adversarial.attacks",
+    "Attack": "kser.adversarial.attacks",
+    "parse_attack": "kser.adversarial.attacks",
+    "DOMAINS": "kser.adversarial.sweep",
+    "AttackSweep": "kser.adversarial.sweep",
+    "SweepPoint": "kser.adversarial.sweep",
+    "attack_sweep": "kser.adversarial.sweep",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -27,6 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kser.adversarial.attacks import Attack
+from kser.adversarial.gradients import input_gradient
 from kser.adversarial.waveform import SAMPLE_BOUNDS, WaveformChain, signal_to_perturbation_db
 from kser.data.audio import load_clip
 from kser.errors import KserBundleError
@@ -128,12 +129,13 @@ def attack_sweep(
         chain = WaveformChain(bundle, waves, speakers)
         sweep.clean_examples = waves[kept]
         sweep.context["chain"] = chain
+    feature_gradient = _model_gradient(bundle.model)
     for attack in attacks:
         description = f"{attack.method} eps={attack.eps:g}"
         if domain == "feature":
             adversarial = _attack_in_batches(
                 attack,
-                lambda batch: _model_gradient(bundle.model),
+                lambda positions: feature_gradient,
                 normalized,
                 labels,
                 bounds=None,
@@ -200,8 +202,6 @@ class _Scoring:
 
 
 def _model_gradient(model):
-    from kser.adversarial.gradients import input_gradient
-
     return lambda inputs, labels: input_gradient(model, inputs, labels)
 
 
