@@ -133,17 +133,24 @@ def _uar_at(summary: dict, method: str, eps: float):
 
 
 def _row(model: str, training: str, summary: dict, eps_star: float) -> dict:
-    halving = summary["halving_eps"]["fgsm"]["interpolated"]
     return {
         "model": model,
         "training": training,
         "clean_uar": summary["clean"]["uar"],
-        "fgsm_halving_eps": halving,
+        "fgsm_halving_eps": _halving_text(summary["halving_eps"]["fgsm"]),
         "eps_star": eps_star,
         "fgsm_uar_at_eps_star": _uar_at(summary, "fgsm", eps_star),
         "pgd_uar_at_eps_star": _uar_at(summary, "pgd", eps_star),
         "pgd_at_least_as_strong": str(summary["pgd_at_least_as_strong"]),
     }
+
+
+def _halving_text(halving: dict) -> str:
+    if halving["first_tested"] is None:
+        return "not reached"
+    if not halving["bracketed"]:
+        return f"<= {halving['first_tested']:g}"
+    return f"{halving['interpolated']:.3g}"
 
 
 def _verdict(clean: dict, robust: dict, eps_star: float) -> str:

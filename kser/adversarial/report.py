@@ -74,14 +74,18 @@ def sweep_summary(sweep, *, bundle=None, corpus=None, part=None) -> dict:
 
 def halving_eps(clean_uar: float, points: list[dict]) -> dict:
     """The first tested eps at which UAR falls to half of `clean_uar` or below, and that
-    eps interpolated linearly in log-eps between the two tested points around it."""
+    eps interpolated linearly in log-eps between the two tested points around it.
+
+    `bracketed` is False when the smallest tested eps already halves UAR: the
+    halving eps is then at most that (and `interpolated` is None).
+    """
     target = clean_uar / 2
     ordered = sorted((p for p in points if p["eps"] > 0), key=lambda p: p["eps"])
     previous_eps, previous_uar = None, clean_uar
     for point in ordered:
         if point["uar"] <= target:
-            interpolated = point["eps"]
-            if previous_eps is not None and previous_uar > point["uar"]:
+            interpolated = None
+            if previous_eps is not None:
                 share = (previous_uar - target) / (previous_uar - point["uar"])
                 low, high = math.log10(previous_eps), math.log10(point["eps"])
                 interpolated = 10 ** (low + share * (high - low))
@@ -89,9 +93,10 @@ def halving_eps(clean_uar: float, points: list[dict]) -> dict:
                 "target_uar": target,
                 "first_tested": point["eps"],
                 "interpolated": interpolated,
+                "bracketed": previous_eps is not None,
             }
         previous_eps, previous_uar = point["eps"], point["uar"]
-    return {"target_uar": target, "first_tested": None, "interpolated": None}
+    return {"target_uar": target, "first_tested": None, "interpolated": None, "bracketed": False}
 
 
 def write_outputs(sweep, summary: dict, bundle, out_dir, *, griffin_lim: bool = True) -> dict:
@@ -146,12 +151,13 @@ def format_summary(summary: dict) -> str:
             f"{point['accuracy']:6.3f}  {point['mean_loss']:7.3f}  {extra}"
         )
     for method, halving in summary["halving_eps"].items():
-        found = halving["interpolated"]
-        text = (
-            "not reached"
-            if found is None
-            else f"{found:.3g} (first tested {halving['first_tested']:g})"
-        )
+        if halving["first_tested"] is None:
+            text = "not reached"
+        elif not halving["bracketed"]:
+            text = f"at most {halving['first_tested']:g} (the smallest tested)"
+        else:
+            text = f"{halving['interpolated']:.3g} (first tested {halving['first_tested']:g})"
+
         lines.append(f"{method}: eps halving clean UAR ({halving['target_uar']:.3f}): {text}")
     if summary["pgd_at_least_as_strong"] is not None:
         lines.append(
