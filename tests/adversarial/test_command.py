@@ -63,6 +63,7 @@ def test_feature_attack_starts_at_kser_evaluate_and_writes_its_report(trained, t
         assert point["mean_loss"] > summary["clean"]["mean_loss"]
     assert set(summary["halving_eps"]) == {"fgsm", "pgd"}
     assert isinstance(summary["pgd_at_least_as_strong"], bool)
+    assert summary["pgd_loss_at_least_as_high"] is True  # PGD maximizes the loss
     for figure in ("curves.png", "perturbation.png"):
         assert (out / figure).read_bytes()[:4] == b"\x89PNG"
     # Griffin-Lim of the two clips: clean, and each attack; its own error is stated.
