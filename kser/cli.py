@@ -105,6 +105,12 @@ def _add_train_arguments(parser):
         help="blend training clips and labels, weights ~ Beta(ALPHA, ALPHA) (default: 0, off)",
     )
     parser.add_argument(
+        "--adversarial-training",
+        metavar="METHOD:EPS",
+        help="also learn each batch attacked: fgsm:EPS or pgd:EPS[:STEPS], eps in "
+        "normalized-feature std units (default: off)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
@@ -132,7 +138,7 @@ def _add_train_arguments(parser):
 _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
-    "speaker_adaptation", "mixup",
+    "speaker_adaptation", "mixup", "adversarial_training",
 )  # fmt: skip
 
 
@@ -521,6 +527,18 @@ def _run_explain(args):
     return run(args)
 
 
+def _add_attack_arguments(parser):
+    from kser.adversarial.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_attack(args):
+    from kser.adversarial.command import run
+
+    return run(args)
+
+
 # name -> (help, add_arguments, run). Append new commands here.
 COMMANDS = {
     "info": ("corpus statistics", _add_info_arguments, _run_info),
@@ -533,6 +551,7 @@ COMMANDS = {
     "features": ("feature tools: plot", _add_features_arguments, _run_features),
     "export": ("export a bundle to ONNX (INT8 optional)", _add_export_arguments, _run_export),
     "explain": ("what a bundle listened to: maps per clip", _add_explain_arguments, _run_explain),
+    "attack": ("scores under adversarial attack (FGSM, PGD)", _add_attack_arguments, _run_attack),
 }
 
 

@@ -127,6 +127,10 @@ class ExperimentConfig:
 
     Every option is checked when the config is made (`KserConfigError`
     naming it), so a bad one is refused before any data is read.
+
+    `adversarial_training`: "fgsm:EPS" or "pgd:EPS[:STEPS]" (eps in
+    normalized-feature std units): every training batch is learnt clean and
+    attacked against the current weights (`kser.adversarial.training`); None: off.
     """
 
     protocol: str = "speaker"
@@ -152,6 +156,7 @@ class ExperimentConfig:
     mixup: float = 0.0
     speaker_prior: bool = True
     speaker_subsets: bool = True
+    adversarial_training: str | None = None
 
     def __post_init__(self):
         if self.model is None:
@@ -206,8 +211,17 @@ class ExperimentConfig:
             if self.augment != "none":
                 build_augmentation(self.feature, self.augment, seed=self.seed)
             build_waveform_augmentation(self.waveform_augment, seed=self.seed)
+            self.training_attack()
         except (KserError, TypeError, ValueError) as error:  # e.g. n_mels="many"
             raise KserConfigError(str(error)) from None
+
+    def training_attack(self):
+        """The `kser.adversarial.Attack` of `adversarial_training`, or None."""
+        if self.adversarial_training is None:
+            return None
+        from kser.adversarial.attacks import parse_attack
+
+        return parse_attack(self.adversarial_training, seed=self.seed)
 
     def run_name(self) -> str:
         return f"{self.model}-{self.feature}-{self.protocol}"
@@ -376,6 +390,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             seed=config.seed,
             tracker=run,
             verbose=verbose,
+            adversarial_training=config.training_attack(),
         )
         if config.refit:
             model, normalizer = _refit(
@@ -397,6 +412,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                     "augment": config.augment,
                     "waveform_augment": config.waveform_augment,
                     "mixup": config.mixup,
+                    "adversarial_training": config.adversarial_training,
                     "best_epoch": training.best_epoch,
                     "best_val_uar": training.best_val_uar,
                     "epochs_run": training.epochs_run,
@@ -546,6 +562,7 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
         class_weights=_balanced_class_weights(labels[rows]) if config.class_weights else None,
         seed=config.seed,
         verbose=verbose,
+        adversarial_training=config.training_attack(),
     )
     return model, normalizer
 

@@ -83,6 +83,7 @@ def train(
     callbacks=(),
     tracker=None,
     verbose=1,
+    adversarial_training=None,
 ) -> TrainingResult:
     """Fit `model` (which outputs logits) and leave it holding the best epoch's weights.
 
@@ -109,6 +110,9 @@ def train(
             each epoch's metrics.
         verbose: Keras progress-bar verbosity (0 silent, 1 bar, 2 one line per epoch).
             A bar needs a terminal: into a file or pipe, 1 gives one line per epoch.
+        adversarial_training: a `kser.adversarial.Attack` (eps in normalized-feature
+            units): each step then learns every batch clean and attacked
+            (`kser.adversarial.training`); None: clean batches only.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1. Received: epochs={epochs}")
@@ -123,6 +127,11 @@ def train(
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
+    if adversarial_training is not None:
+        from kser.adversarial.training import AdversarialTraining
+
+        # Fitted in the wrapper, the weights are `model`'s own: nothing to copy back.
+        model = AdversarialTraining(model, adversarial_training)
 
     if schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(
