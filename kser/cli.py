@@ -116,6 +116,18 @@ def _add_train_arguments(parser):
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
     )
     _add_adaptation_argument(parser, default="on")
+    parser.add_argument(
+        "--speaker-prior",
+        action=argparse.BooleanOptionalAction,
+        help="shrink each speaker's statistics towards the population's by the clips known, so "
+        "one clip is z-scored with the population's (default: on)",
+    )
+    parser.add_argument(
+        "--speaker-subsets",
+        action=argparse.BooleanOptionalAction,
+        help="train on clips normalized with statistics of random subsets of their speaker's "
+        "clips, 1 to all (default: on)",
+    )
     parser.add_argument("--seed", type=int, help="split and training seed")
     parser.add_argument(
         "--feature-param", action="append", default=[], metavar="KEY=VALUE", help="e.g. n_mels=128"
@@ -138,7 +150,7 @@ def _add_train_arguments(parser):
 _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
-    "speaker_adaptation", "mixup", "adversarial_training",
+    "speaker_adaptation", "mixup", "adversarial_training", "speaker_prior", "speaker_subsets",
 )  # fmt: skip
 
 
