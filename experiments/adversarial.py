@@ -42,20 +42,19 @@ import sys
 
 import numpy as np
 
-from experiments.common import experiment_parser, prepare, run_variants, smoke_config, write_table
+from experiments.common import (
+    experiment_parser,
+    prepare,
+    run_variants,
+    small_resnet_mel,
+    smoke_config,
+    write_table,
+)
 from kser.training import ExperimentConfig
 
 MODELS = {
     "default": ExperimentConfig(protocol="speaker"),
-    "resnet": ExperimentConfig(
-        protocol="speaker",
-        feature="mel",
-        feature_params={"n_mels": 64},
-        augment="none",
-        model="audio_resnet",
-        model_params={"width": 0.25},
-        epochs=10,
-    ),
+    "resnet": small_resnet_mel(epochs=10),
 }
 SMOKE_MODELS = {
     "default": smoke_config(MODELS["default"]),

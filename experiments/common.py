@@ -17,6 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
+
+def small_resnet_mel(**changes):
+    """The CPU-sized AudioResNet (width 0.25) on 64-band log-mel, unseen test speakers,
+    that the analysis experiments (adversarial, xai) explain and attack; `changes` on top."""
+    from kser.training import ExperimentConfig
+
+    return ExperimentConfig(
+        protocol="speaker",
+        feature="mel",
+        feature_params={"n_mels": 64},
+        augment="none",
+        model="audio_resnet",
+        model_params={"width": 0.25},
+        **changes,
+    )
+
+
 # --smoke: every speaker (the protocols need 4 or more), 2 clips per emotion each.
 SMOKE_CLIPS_PER_SPEAKER_AND_EMOTION = 2
 

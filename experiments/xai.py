@@ -24,22 +24,19 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
-from experiments.common import experiment_parser, prepare, run_variants, smoke_config, write_table
+from experiments.common import (
+    experiment_parser,
+    prepare,
+    run_variants,
+    small_resnet_mel,
+    smoke_config,
+    write_table,
+)
 from kser.errors import KserExplainError
 from kser.training import ExperimentConfig
 
 CONFIGS = {
-    "resnet_mel": ExperimentConfig(
-        protocol="speaker",
-        feature="mel",
-        feature_params={"n_mels": 64},
-        augment="none",
-        model="audio_resnet",
-        model_params={"width": 0.25},
-        epochs=5,
-        patience=5,
-        speaker_adaptation=False,
-    ),
+    "resnet_mel": small_resnet_mel(epochs=5, patience=5, speaker_adaptation=False),
     "default": ExperimentConfig(protocol="speaker", speaker_adaptation=False),
 }
 SMOKE_CONFIGS = {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,21 @@ SYNTHETIC_SPEAKERS = {
     "M3": "male",
     "M4": "male",
 }
+
+
+def run_under_torch(module: str, *args) -> str:
+    """Run `python -m module args` with KERAS_BACKEND=torch (read when Keras is imported,
+    so another backend needs its own process); its stdout, after asserting it succeeded."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    return result.stdout
 
 
 def tone(frequency=440.0, seconds=1.0, sample_rate=16000, amplitude=0.5):

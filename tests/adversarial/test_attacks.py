@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -16,7 +12,7 @@ from kser.adversarial.waveform import SAMPLE_BOUNDS, WaveformChain, signal_to_pe
 from kser.errors import KserBundleError
 from kser.training import Bundle
 from tests.adversarial.synthetic import synthetic_features, trained_classifier
-from tests.conftest import REPO_ROOT, tone
+from tests.conftest import run_under_torch, tone
 from tests.training.conftest import make_bundle
 
 
@@ -154,16 +150,8 @@ def test_tensorflow_and_torch_give_the_same_attack_directions(trained, tone_clip
         wave_labels=labels,
         wave_sign=np.sign(wave_gradient),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.adversarial.torch_checks", str(tmp_path)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-    agreement = dict(line.split("=") for line in result.stdout.split() if "=" in line)
+    stdout = run_under_torch("tests.adversarial.torch_checks", tmp_path)
+    agreement = dict(line.split("=") for line in stdout.split() if "=" in line)
     assert float(agreement["feature_sign_agreement"]) >= 0.99
     assert float(agreement["waveform_sign_agreement"]) >= 0.99
     assert float(agreement["pgd_agreement"]) >= 0.99

@@ -4,15 +4,11 @@ KERAS_BACKEND is read when keras is imported, so torch runs in one
 subprocess for all models (one import instead of one per model).
 """
 
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_under_torch
 from tests.models.model_checks import TINY_CASES, build_tiny_model, predict, tiny_batch
 
 pytest.importorskip("torch", reason="the torch backend needs torch (pip install kser[torch])")
@@ -26,14 +22,6 @@ def test_models_pass_shared_checks_under_torch_and_load_tensorflow_saves(tmp_pat
         model.save(tmp_path / f"{case[0]}.keras")
         np.savez(tmp_path / f"{case[0]}.npz", x=x, y=predict(model, x))
 
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.models.torch_backend_checks", str(tmp_path)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    stdout = run_under_torch("tests.models.torch_backend_checks", tmp_path)
     for case in TINY_CASES:
-        assert f"tensorflow -> torch outputs match: {case[0]}" in result.stdout
+        assert f"tensorflow -> torch outputs match: {case[0]}" in stdout
