@@ -76,7 +76,8 @@ def test_kser_evaluate_and_predict_take_the_ensemble_bundle(smoke_run, tmp_path)
     data, out = smoke_run
     metrics_file, predictions_file = tmp_path / "metrics.json", tmp_path / "predictions.json"
     bundle = str(out / "ensemble")
-    assert cli.main(["evaluate", bundle, "--data", str(data), "--json", str(metrics_file)]) == 0
+    assert cli.main(["evaluate", bundle, "--data", str(data), "--part", "all",
+                     "--json", str(metrics_file)]) == 0  # fmt: skip
     assert json.loads(metrics_file.read_text())["n"] == 84
     clip = sorted((data / "samples").glob("*.flac"))[0]
     assert cli.main(["predict", bundle, str(clip), "--json", str(predictions_file)]) == 0
