@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.common import experiment_parser, prepare, smoke_config, write_table
+from kser.errors import KserError
 from kser.training import ExperimentConfig, run_cross_validation
 
 GROUP_SIZES = (1, 2, 5, 10, 20, None)
@@ -93,7 +94,7 @@ def uar_by_group_size(run_dir: Path, corpus, seed: int) -> dict:
 
     bundles = sorted(run_dir.glob("*/bundle/bundle.json"))
     if not bundles:
-        raise SystemExit(f"{run_dir}: no fold bundles (*/bundle) to score")
+        raise KserError(f"{run_dir}: no fold bundles (*/bundle) to score")
     uars = {size: [] for size in GROUP_SIZES}
     for path in bundles:
         bundle = load_bundle(path.parent)

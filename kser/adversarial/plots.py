@@ -18,8 +18,7 @@ def curves_png(summary: dict) -> bytes:
     figure = Figure(figsize=(5.0 * (1 + len(methods)), 4.2))
     scores = figure.add_subplot(1, 1 + len(methods), 1)
     for method in methods:
-        points = [p for p in summary["attacks"] if p["method"] == method and p["eps"] > 0]
-        eps = [p["eps"] for p in points]
+        points, eps = _attacked(summary, method)
         scores.plot(eps, [p["uar"] for p in points], "o-", label=f"{method} UAR")
         scores.plot(eps, [p["accuracy"] for p in points], "s--", label=f"{method} accuracy")
     scores.axhline(clean["uar"], color="black", linewidth=1, label=f"clean UAR {clean['uar']:.3f}")
@@ -33,8 +32,7 @@ def curves_png(summary: dict) -> bytes:
     scores.legend(fontsize=7)
     for k, method in enumerate(methods, start=2):
         axes = figure.add_subplot(1, 1 + len(methods), k)
-        points = [p for p in summary["attacks"] if p["method"] == method and p["eps"] > 0]
-        eps = [p["eps"] for p in points]
+        points, eps = _attacked(summary, method)
         for label, recall in clean["per_class_recall"].items():
             line = axes.plot(eps, [p["per_class_recall"][label] for p in points], "o-", label=label)
             axes.axhline(recall, color=line[0].get_color(), linewidth=0.8, linestyle=":")
@@ -45,6 +43,12 @@ def curves_png(summary: dict) -> bytes:
         axes.set_title(f"{method}: recall per class (dotted: clean)")
         axes.legend(fontsize=7)
     return _png(figure)
+
+
+def _attacked(summary: dict, method: str):
+    """`method`'s attacked points (eps > 0) of a sweep summary, and their eps."""
+    points = [p for p in summary["attacks"] if p["method"] == method and p["eps"] > 0]
+    return points, [p["eps"] for p in points]
 
 
 def perturbation_png(clean: np.ndarray, adversarial: np.ndarray, names, title: str) -> bytes:
