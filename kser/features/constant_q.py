@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-import librosa
 import numpy as np
 import tensorflow as tf
 
@@ -37,13 +36,16 @@ from kser.features.decimation import Decimator
 from kser.features.dsp import bins_first, normalize, power_to_db
 from kser.features.spectral import TOP_DB
 
-C1_HZ = float(librosa.note_to_hz("C1"))
+# librosa.note_to_hz("C1") (MIDI 24), without importing librosa (~1 s) when no CQT is built.
+C1_HZ = 440.0 * 2.0 ** ((24 - 69) / 12.0)
 
 
 class ConstantQ:
     """Batched CQT magnitude on the shared frame grid (`librosa.cqt`, tuning 0)."""
 
     def __init__(self, sample_rate, hop_length, fmin, n_bins, bins_per_octave, sparsity=0.01):
+        import librosa  # builds the kernels once; imported here to keep `import kser` light
+
         self.hop_length = hop_length
         frequencies = librosa.cqt_frequencies(n_bins, fmin=fmin, bins_per_octave=bins_per_octave)
         ratio = 2.0 ** (2.0 / bins_per_octave)
@@ -206,6 +208,8 @@ class Chroma(FeatureExtractor):
         self.transform = ConstantQ(
             self.sample_rate, self.hop_length, p["fmin"], n_cqt_bins, p["bins_per_octave"]
         )
+        import librosa
+
         folding = librosa.filters.cq_to_chroma(
             n_cqt_bins, bins_per_octave=p["bins_per_octave"], n_chroma=n_chroma, fmin=p["fmin"]
         )
@@ -236,6 +240,8 @@ class Tonnetz(FeatureExtractor):
     def __init__(self, **chroma_params):
         self.chroma = Chroma(**chroma_params)
         super().__init__(6, **self.chroma.params)
+        import librosa
+
         # librosa's projection, read off by transforming the unit chroma vectors.
         projection = librosa.feature.tonnetz(chroma=np.eye(self.chroma.n_bins))
         self.projection = tf.constant(projection.T.astype(np.float32))
