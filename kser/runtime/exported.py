@@ -190,7 +190,8 @@ class ExportedBundle(Predictor):
             raise KserBundleError(
                 f"{self.directory}: feature {feature['name']!r} of input {name!r} is not in the "
                 f"ONNX graph ({self.info['inputs'][name]['front_end'].get('reason', '')}); "
-                f"computing it needs TensorFlow, which is not installed ({error})"
+                f"computing it needs TensorFlow, which is not installed ({error}): "
+                "pip install 'kser[train]'"
             ) from None
         if str(feature.get("code_version")) != str(FEATURE_CODE_VERSION):
             raise KserBundleError(

@@ -1,9 +1,11 @@
 """Predict with an exported directory while some modules cannot be imported (run as a script).
 
     python -m tests.export.runtime_checks --block tensorflow,keras [--cli] DIR AUDIO...
+    python -m tests.export.runtime_checks --block tensorflow --kser train --data DIR ...
 
 prints the probabilities as JSON, or the `KserError` message and exits 2.
-`--cli` predicts through `kser predict DIR AUDIO... --json` instead of the API. The
+`--cli` predicts through `kser predict DIR AUDIO... --json` instead of the API;
+`--kser ARGS...` runs any kser command and exits with its status. The
 blocker sits first on `sys.meta_path`, so even an installed package fails to
 import, as on a machine where it is missing.
 """
@@ -20,7 +22,7 @@ class Blocker(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname.split(".")[0] in self.names:
-            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)")
+            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)", name=fullname)
         return None
 
 
@@ -28,11 +30,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--block", required=True)
     parser.add_argument("--cli", action="store_true")
-    parser.add_argument("directory")
-    parser.add_argument("audio", nargs="+")
+    parser.add_argument("--kser", nargs=argparse.REMAINDER)
+    parser.add_argument("directory", nargs="?")
+    parser.add_argument("audio", nargs="*")
     args = parser.parse_args()
     blocked = args.block.split(",")
     sys.meta_path.insert(0, Blocker(blocked))
+    if args.kser:
+        from kser.cli import main as kser
+
+        sys.exit(kser(args.kser))
 
     if args.cli:
         probabilities = _predict_with_the_cli(args.directory, args.audio)

@@ -192,3 +192,24 @@ def test_real_clips_match_the_tensorflow_default_functionals(nemo_dir, tmp_path)
     )
     assert in_stds[: len(long)].max() <= 1e-3
     assert in_stds[:, ~noisy].max() <= 1e-3
+
+
+def test_a_command_that_needs_tensorflow_says_which_extra_to_install(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.export.runtime_checks", "--block", "tensorflow,keras"]
+        + ["--kser", "train", "--data", str(tmp_path), "--out", str(tmp_path / "run")],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("kser train: error:") and "pip install 'kser[train]'" in line
