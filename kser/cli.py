@@ -592,6 +592,14 @@ def main(argv=None) -> int:
     except KserError as error:
         print(f"kser {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:
+        from kser.extras import missing_extra
+
+        message = missing_extra(error)
+        if message is None:
+            raise
+        print(f"kser {args.command}: error: {message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as interruption:
         print(f"kser {args.command}: {interruption or 'interrupted'}", file=sys.stderr)
         return INTERRUPTED

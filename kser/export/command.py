@@ -77,7 +77,8 @@ def run(args) -> None:
     for name, described in description["inputs"].items():
         front_end = described["front_end"]
         where = front_end["runs_in"]
-        reason = f" ({front_end['reason']})" if "reason" in front_end else ""
+        why = front_end.get("reason") or front_end.get("not_in_onnx")
+        reason = f" ({why})" if why else ""
         print(
             f"input {name!r}: feature {described['feature']['name']!r} computed in {where}{reason}"
         )

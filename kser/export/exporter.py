@@ -1,7 +1,8 @@
 """A trained bundle -> an exported directory that `kser.runtime` serves without TensorFlow.
 
 See `kser.runtime.layout` for the files. Each input's feature front end goes
-into its own ONNX graph where its ops allow (`kser.export.frontend`); its
+into its own ONNX graph where its ops allow (`kser.export.frontend`), else
+into the numpy front end's description (`kser.export.numpy_front_end`); its
 parity with the TensorFlow extractor on a test signal is measured at export
 and recorded. The classifier becomes model.onnx (probabilities, plus the
 embeddings speaker adaptation reads), optimised and optionally INT8.
@@ -23,11 +24,13 @@ import tf2onnx
 from kser import features
 from kser.errors import KserError
 from kser.export.convert import deployment_model, to_onnx
-from kser.export.frontend import front_end_function
+from kser.export.frontend import FrontEndError, front_end_function
+from kser.export.numpy_front_end import write_numpy_front_end
 from kser.export.optimize import optimise
 from kser.export.quantize import QUANTIZATIONS, quantize
 from kser.paths import atomic_write_json
 from kser.runtime import layout
+from kser.runtime.features import load_numpy_extractor
 from kser.training.bundle import _kser_version, _per_input, _replace_directory
 from kser.training.speaker_adaptation import suited_graph
 
@@ -155,7 +158,10 @@ def _graph_vectors(model) -> dict | None:
 
 
 def _export_front_end(extractor, n_samples, staging, input_name, opset) -> dict:
-    """Write features.<input>.onnx if the extractor converts and matches; say where it runs."""
+    """Write features.<input>.onnx if the extractor converts and matches, else
+    features.<input>.npz if its numpy version matches; say where it runs."""
+    waves = _test_signal(extractor.params["sample_rate"], n_samples)
+    expected = keras.ops.convert_to_numpy(extractor(waves))
     path = staging / layout.front_end_file(input_name)
     try:
         function, signature = front_end_function(extractor, n_samples)
@@ -163,25 +169,36 @@ def _export_front_end(extractor, n_samples, staging, input_name, opset) -> dict:
             function, input_signature=(signature,), opset=opset, output_path=str(path)
         )
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        waves = _test_signal(extractor.params["sample_rate"], n_samples)
-        expected = keras.ops.convert_to_numpy(extractor(waves))
         actual = session.run(None, {layout.WAVEFORM_INPUT: waves})[0]
     except Exception as error:  # FrontEndError, or any converter/runtime failure
         path.unlink(missing_ok=True)
-        return {"runs_in": layout.FRONT_END_TENSORFLOW, "reason": _reason(error)}
+        not_onnx = _reason(error)
+    else:
+        placed = _placed(layout.FRONT_END_ONNX, path, expected, actual)
+        if placed["runs_in"] == layout.FRONT_END_ONNX:
+            return placed
+        not_onnx = placed["reason"]
+    path = staging / layout.numpy_front_end_file(input_name)
+    try:
+        write_numpy_front_end(extractor, path)
+        actual = load_numpy_extractor(path)(waves)
+    except (FrontEndError, KserError) as error:
+        path.unlink(missing_ok=True)
+        return {"runs_in": layout.FRONT_END_TENSORFLOW, "reason": f"{not_onnx}; {error}"}
+    return {**_placed(layout.FRONT_END_NUMPY, path, expected, actual), "not_in_onnx": not_onnx}
+
+
+def _placed(runs_in: str, path: Path, expected: np.ndarray, actual: np.ndarray) -> dict:
+    """Where a front end runs: `runs_in` from `path` if it matches the TensorFlow extractor."""
     difference = float(np.max(np.abs(expected - actual)))
     scale = float(np.ptp(expected)) or 1.0
     if not difference <= FRONT_END_TOLERANCE * scale:
         path.unlink()
         return {
             "runs_in": layout.FRONT_END_TENSORFLOW,
-            "reason": f"ONNX front end differs by {difference:.3g} (range {scale:.3g})",
+            "reason": f"{runs_in} front end differs by {difference:.3g} (range {scale:.3g})",
         }
-    return {
-        "runs_in": layout.FRONT_END_ONNX,
-        "file": path.name,
-        "max_abs_diff_on_test_signal": difference,
-    }
+    return {"runs_in": runs_in, "file": path.name, "max_abs_diff_on_test_signal": difference}
 
 
 def _test_signal(sample_rate: int, n_samples: int) -> np.ndarray:

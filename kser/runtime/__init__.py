@@ -8,7 +8,8 @@
 An exported directory (`kser export`, see `kser.runtime.layout`) offers what a
 trained bundle does: `predict_files`, `predict_waveforms`, `predict_features`,
 `evaluate`, `split_rows`, `labels`. Features whose front end is in ONNX are
-computed by onnxruntime; the others need TensorFlow (`kser.features`), which
+computed by onnxruntime, most others by numpy and scipy
+(`kser.runtime.features`); the rest need TensorFlow (`kser.features`), which
 is imported only then.
 """
 

@@ -10,7 +10,7 @@ exported and trained bundles normalize and adapt identically.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,11 @@ class ExportedBundle(Predictor):
     """An exported model: onnxruntime sessions, normalizers, labels and the export's description.
 
     `sessions` maps "model" and each ONNX front end's input name to its
-    session; `normalizers` maps input names to `Normalizer`s; `info` is
-    export.json. Features go in and out as arrays for a single-input model,
-    as dicts keyed by input name for a multi-input one (an ensemble).
+    session; `numpy_front_ends` maps the input names whose features numpy
+    computes to their `kser.runtime.features` extractor; `normalizers` maps
+    input names to `Normalizer`s; `info` is export.json. Features go in and
+    out as arrays for a single-input model, as dicts keyed by input name for a
+    multi-input one (an ensemble).
     """
 
     sessions: dict
@@ -41,6 +43,7 @@ class ExportedBundle(Predictor):
     labels: tuple[str, ...]
     info: dict
     directory: Path
+    numpy_front_ends: dict = field(default_factory=dict)
 
     @property
     def sample_rate(self) -> int:
@@ -116,24 +119,24 @@ class ExportedBundle(Predictor):
     def corpus_features(self, manifest, progress: bool = True):
         """Raw features of the clips of `manifest` (centre-cropped), an array or a dict.
 
-        ONNX front ends read the clips in batches, decoded as they go; features
-        computed by TensorFlow come from kser's feature cache.
+        ONNX and numpy front ends read the clips in batches, decoded as they go;
+        features computed by TensorFlow come from kser's feature cache.
         """
         from tqdm.auto import tqdm
 
-        in_onnx = [name for name in self.input_names if name in self.sessions]
-        features = {name: [] for name in in_onnx}
+        here = [name for name in self.input_names if self._computes(name)]
+        features = {name: [] for name in here}
         paths = list(manifest["path"])
         with tqdm(total=len(paths), unit="clip", desc="features", disable=not progress) as bar:
-            for start in range(0, len(paths) if in_onnx else 0, _BATCH):
+            for start in range(0, len(paths) if here else 0, _BATCH):
                 batch = paths[start : start + _BATCH]
                 clips = np.stack([load_clip(p, self.sample_rate, self.clip_seconds) for p in batch])
-                for name in in_onnx:
+                for name in here:
                     features[name].append(self._front_end(name, clips))
                 bar.update(len(batch))
         features = {name: np.concatenate(values) for name, values in features.items()}
         for name in self.input_names:
-            if name not in in_onnx:
+            if name not in here:
                 from kser.features.pipeline import extract_features
 
                 features[name] = extract_features(
@@ -146,7 +149,7 @@ class ExportedBundle(Predictor):
         waveforms = np.asarray(waveforms, dtype=np.float32)
         features = {}
         for name in self.input_names:
-            if name in self.sessions:
+            if self._computes(name):
                 features[name] = self._front_end(name, waveforms)
             else:
                 extractor = self._tensorflow_extractor(name)
@@ -158,11 +161,22 @@ class ExportedBundle(Predictor):
                 )
         return self._as_given(features)
 
+    def _computes(self, name: str) -> bool:
+        """Whether input `name`'s features come from an ONNX or numpy front end here."""
+        return name in self.sessions or name in self.numpy_front_ends
+
     def _front_end(self, name: str, waveforms: np.ndarray) -> np.ndarray:
-        session = self.sessions[name]
+        if name in self.numpy_front_ends:
+            compute = self.numpy_front_ends[name]
+        else:
+            session = self.sessions[name]
+
+            def compute(batch):
+                return session.run(None, {layout.WAVEFORM_INPUT: batch})[0]
+
         return np.concatenate(
             [
-                session.run(None, {layout.WAVEFORM_INPUT: waveforms[start : start + _BATCH]})[0]
+                compute(waveforms[start : start + _BATCH])
                 for start in range(0, len(waveforms), _BATCH)
             ]
         )
@@ -176,7 +190,8 @@ class ExportedBundle(Predictor):
             raise KserBundleError(
                 f"{self.directory}: feature {feature['name']!r} of input {name!r} is not in the "
                 f"ONNX graph ({self.info['inputs'][name]['front_end'].get('reason', '')}); "
-                f"computing it needs TensorFlow, which is not installed ({error})"
+                f"computing it needs TensorFlow, which is not installed ({error}): "
+                "pip install 'kser[train]'"
             ) from None
         if str(feature.get("code_version")) != str(FEATURE_CODE_VERSION):
             raise KserBundleError(
@@ -240,11 +255,13 @@ def load_exported(path, speaker_adaptation: bool | None = None) -> ExportedBundl
     onnxruntime = _onnxruntime(directory)
     sessions = {"model": _session(onnxruntime, directory / layout.MODEL_FILE)}
     _check_metadata(sessions["model"], info, directory / layout.MODEL_FILE)
-    normalizers = {}
+    normalizers, numpy_front_ends = {}, {}
     for name, described in info["inputs"].items():
         front_end = described.get("front_end", {})
         if front_end.get("runs_in") == layout.FRONT_END_ONNX:
             sessions[name] = _session(onnxruntime, directory / front_end["file"])
+        elif front_end.get("runs_in") == layout.FRONT_END_NUMPY:
+            numpy_front_ends[name] = _numpy_front_end(directory, front_end, described["feature"])
         normalizer_path = directory / described["normalizer_file"]
         if not normalizer_path.is_file():
             raise KserBundleError(
@@ -260,7 +277,9 @@ def load_exported(path, speaker_adaptation: bool | None = None) -> ExportedBundl
         raise KserBundleError(
             f"{directory / layout.EXPORT_FILE}: unusable speaker_adaptation ({error})"
         ) from None
-    bundle = ExportedBundle(sessions, normalizers, tuple(info["labels"]), info, directory)
+    bundle = ExportedBundle(
+        sessions, normalizers, tuple(info["labels"]), info, directory, numpy_front_ends
+    )
     if speaker_adaptation is None:
         return bundle
     return bundle.with_speaker_adaptation(
@@ -313,6 +332,21 @@ def _session(onnxruntime, path: Path):
             f"{path}: not a loadable ONNX graph, corrupted or truncated "
             f"({type(error).__name__}: {lines[0] if lines else ''})"
         ) from None
+
+
+def _numpy_front_end(directory: Path, front_end: dict, feature: dict):
+    from kser.runtime.features import NUMPY_FEATURE_CODE_VERSION, load_numpy_extractor
+
+    path = directory / front_end["file"]
+    if not path.is_file():
+        raise KserBundleError(f"{directory}: incomplete export, {path.name} is missing")
+    if str(feature.get("code_version")) != NUMPY_FEATURE_CODE_VERSION:
+        raise KserBundleError(
+            f"{path}: feature {feature['name']!r} was exported with feature code version "
+            f"{feature.get('code_version')!r}; this kser's numpy features compute version "
+            f"{NUMPY_FEATURE_CODE_VERSION!r}. Re-export the bundle with this kser version"
+        )
+    return load_numpy_extractor(path)
 
 
 def _check_metadata(session, info: dict, path: Path) -> None:

@@ -8,6 +8,8 @@
         model.onnx             features -> probabilities (+ embeddings for adaptation)
         features.<input>.onnx  waveform -> that input's raw features, where the
                                feature's ops fit in ONNX
+        features.<input>.npz   otherwise, the description and constants of the
+                               feature's numpy version (`kser.runtime.features`)
         normalizer.json        normalization statistics (normalizer.<input>.json
                                per input of a multi-input model)
         split.json             the training split's file lists, when the bundle had them
@@ -26,11 +28,16 @@ EMBEDDING_OUTPUT = "embedding"
 WAVEFORM_INPUT = "waveform"
 # Where an input's features are computed.
 FRONT_END_ONNX = "onnx"
+FRONT_END_NUMPY = "numpy"
 FRONT_END_TENSORFLOW = "tensorflow"
 
 
 def front_end_file(input_name: str) -> str:
     return f"features.{input_name}.onnx"
+
+
+def numpy_front_end_file(input_name: str) -> str:
+    return f"features.{input_name}.npz"
 
 
 def normalizer_file(input_name: str | None) -> str:

@@ -14,9 +14,10 @@ from kser.cli import main
 from tests.conftest import REPO_ROOT, tone, write_audio
 
 
-def _runtime(block, directory, files):
+def _runtime(block, directory, files, options=()):
     return subprocess.run(
-        [sys.executable, "-m", "tests.export.runtime_checks", "--block", block, str(directory)]
+        [sys.executable, "-m", "tests.export.runtime_checks", "--block", block, *options]
+        + [str(directory)]
         + [str(path) for path in files],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
