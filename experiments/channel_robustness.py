@@ -55,6 +55,12 @@ def main(argv=None) -> int:
         default=",".join(CONDITIONS),
         help=f"comma-separated channel specs (default: {','.join(CONDITIONS)})",
     )
+    parser.add_argument(
+        "--clips-per-emotion",
+        type=int,
+        metavar="N",
+        help="score N clips of each emotion of each test speaker (seeded; default: all)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the channels and groups")
     args = parser.parse_args(argv)
     conditions = [parse_channel(spec).spec for spec in args.conditions.split(",")]
@@ -66,7 +72,9 @@ def main(argv=None) -> int:
         run_cross_validation(setup.corpus, config, runs["default"], tracker=setup.tracker)
     feature_dir = setup.run_dir / FEATURES_FOLDER
     uars = {
-        name: fold_uars(directory, setup.corpus, conditions, args.seed, feature_dir)
+        name: fold_uars(
+            directory, setup.corpus, conditions, args.seed, feature_dir, args.clips_per_emotion
+        )
         for name, directory in runs.items()
     }
     rows = robustness_rows(uars, conditions)
@@ -76,14 +84,22 @@ def main(argv=None) -> int:
         f"{args.seed}); clips known: all of the speaker's together, or each alone; "
         "ratio: mean UAR over the clean mean UAR."
     )
+    if args.clips_per_emotion:
+        note += (
+            f" Scored: {args.clips_per_emotion} clips of each emotion of each test speaker "
+            f"(random, seed {args.seed}), the same clips under every channel."
+        )
     print(write_table(setup.run_dir, "channel_robustness", "UAR under channels", rows, note))
     _add_fold_uars(setup.run_dir / "channel_robustness.json", uars)
     print(f"plot: {plot_robustness(uars, conditions, setup.run_dir / 'channel_robustness.png')}")
     return 0
 
 
-def fold_uars(run_dir: Path, corpus, conditions, seed: int, feature_dir: Path) -> dict:
-    """`{grouping: {condition: {fold: test UAR}}}` of the fold bundles in `run_dir`."""
+def fold_uars(
+    run_dir: Path, corpus, conditions, seed: int, feature_dir: Path, clips_per_emotion=None
+) -> dict:
+    """`{grouping: {condition: {fold: test UAR}}}` of the fold bundles in `run_dir`, on
+    `clips_per_emotion` random test clips of each emotion (None: every test clip)."""
     from kser.training import load_bundle
 
     bundles = sorted(run_dir.glob("*/bundle/bundle.json"))
@@ -93,7 +109,7 @@ def fold_uars(run_dir: Path, corpus, conditions, seed: int, feature_dir: Path) -
     for path in bundles:
         bundle = load_bundle(path.parent)
         fold = path.parent.parent.name
-        rows = bundle.split_rows(corpus, "test")
+        rows = _sampled(bundle.split_rows(corpus, "test"), corpus, clips_per_emotion, seed)
         for condition in conditions:
             features = _features(bundle, corpus, rows, condition, seed, feature_dir)
             for grouping, size in GROUPINGS.items():
@@ -158,6 +174,18 @@ def plot_robustness(uars: dict, conditions, path: Path) -> Path:
     figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _sampled(rows, corpus, per_emotion, seed: int) -> np.ndarray:
+    """`per_emotion` random rows of each emotion among `rows` (all of them when None), sorted."""
+    if per_emotion is None:
+        return rows
+    rng = np.random.default_rng(seed)
+    emotions = corpus.manifest["emotion"].to_numpy()[rows]
+    chosen = [
+        rng.permutation(rows[emotions == emotion])[:per_emotion] for emotion in np.unique(emotions)
+    ]
+    return np.sort(np.concatenate(chosen))
 
 
 def _features(bundle, corpus, rows, condition: str, seed: int, feature_dir: Path):

@@ -21,7 +21,7 @@ from kser.errors import KserConfigError
 
 CLEAN = "clean"
 # kind -> (name of its value, lowest, highest); telephone takes no value.
-VALUE_RANGES = {"noise": ("SNR (dB)", -20.0, 60.0), "reverb": ("RT60 (s)", 0.05, 3.0)}
+VALUE_RANGES = {"noise": ("SNR in dB", -20.0, 60.0), "reverb": ("RT60 in seconds", 0.05, 3.0)}
 KINDS = ("telephone", *VALUE_RANGES)
 
 
