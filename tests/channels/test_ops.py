@@ -96,4 +96,6 @@ def test_reverberation_keeps_the_length_and_smears_a_click_over_the_rt60():
     wet = ops.reverberate(click, SAMPLE_RATE, 0.5, np.random.default_rng(0))
     assert wet.shape == click.shape
     assert np.max(np.abs(wet[:100])) < 1e-6  # causal: nothing before the click (FFT round-off)
-    assert np.sum(wet[100 + SAMPLE_RATE // 10 :] ** 2) > 0.05  # energy left after 100 ms
+    # After 100 ms: the tail's half of the energy, decayed by exp(-2 ln(1000) 0.1 / RT60).
+    expected = 0.5 * np.exp(-2 * ops.LN_1000 * 0.1 / 0.5)
+    assert np.sum(wet[100 + SAMPLE_RATE // 10 :] ** 2) == pytest.approx(expected, rel=0.25)
