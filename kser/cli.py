@@ -111,6 +111,12 @@ def _add_train_arguments(parser):
         "normalized-feature std units (default: off)",
     )
     parser.add_argument(
+        "--channel-augmentation",
+        metavar="CHOICES",
+        help="also train on one copy of each clip through a channel drawn from CHOICES, e.g. "
+        "telephone,noise:5-20,reverb:0.2-0.8 (seeded per clip; default: off)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
@@ -151,6 +157,7 @@ _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
     "speaker_adaptation", "mixup", "adversarial_training", "speaker_prior", "speaker_subsets",
+    "channel_augmentation",
 )  # fmt: skip
 
 

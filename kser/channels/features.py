@@ -1,4 +1,4 @@
-"""Raw features of a corpus's clips heard through a channel, for any bundle.
+"""Raw features of clips heard through channels, for any bundle or extractor.
 
 The clips are decoded, corrupted whole (before the clip-length crop, as a
 real channel would be), centre-cropped or padded like the feature cache does,
@@ -28,15 +28,33 @@ def corrupted_features(
     Each clip's corruption is seeded by `clip_seed(path, seed)`, so reruns agree.
     """
     paths = corpus.manifest["path"].iloc[np.asarray(rows)].tolist()
+    return features_through(
+        paths,
+        [channel] * len(paths),
+        predictor._extract,
+        sample_rate=predictor.sample_rate,
+        n_samples=predictor.clip_samples,
+        seed=seed,
+        description=f"{channel.spec} features",
+        progress=progress,
+    )
+
+
+def features_through(
+    paths, channels, extract, *, sample_rate, n_samples, seed=0, description="", progress=True
+):
+    """`extract(waveforms)` of each clip of `paths` through its channel of `channels`,
+    concatenated (arrays, or dicts of arrays), with a progress bar."""
     chunks = []
-    bar = tqdm(total=len(paths), unit="clip", desc=f"{channel.spec} features", disable=not progress)
+    bar = tqdm(total=len(paths), unit="clip", desc=description, disable=not progress)
     try:
         for start in range(0, len(paths), CHUNK_CLIPS):
+            stop = start + CHUNK_CLIPS
             waveforms = [
-                corrupted_clip(path, channel, predictor.sample_rate, predictor.clip_samples, seed)
-                for path in paths[start : start + CHUNK_CLIPS]
+                corrupted_clip(path, channel, sample_rate, n_samples, seed)
+                for path, channel in zip(paths[start:stop], channels[start:stop], strict=True)
             ]
-            chunks.append(predictor._extract(np.stack(waveforms)))
+            chunks.append(extract(np.stack(waveforms)))
             bar.update(len(waveforms))
     finally:
         bar.close()
