@@ -64,3 +64,27 @@ def test_a_bad_channel_is_refused_before_anything_loads(trained, capsys):
     assert main(["evaluate", str(out), "--data", str(data), "--channel", "noise:loud"]) == 2
     error = capsys.readouterr().err
     assert "kser evaluate: error: channel 'noise:loud'" in error and "SNR in dB" in error
+
+
+def test_the_robustness_report_tabulates_each_channel_and_reuses_corrupted_features(
+    trained, tmp_path
+):
+    from experiments import channel_robustness
+
+    data, out = trained
+    argv = ["--data", str(data), "--runs", f"{out.parent}=tiny", "--conditions",
+            "clean,noise:0", "--out", str(tmp_path / "report"), "--no-mlflow"]  # fmt: skip
+    assert channel_robustness.main(argv) == 0
+    table = json.loads((tmp_path / "report" / "channel_robustness.json").read_text())
+    rows = {(row["clips known"], row["channel"]): row for row in table["rows"]}
+    assert set(rows) == {(g, c) for g in ("all", "1") for c in ("clean", "noise:0")}
+    assert rows["all", "clean"]["ratio to clean"] == "1.00"
+    clean_uar = table["fold_uars"]["all"]["clean"]["run"]
+    assert clean_uar == pytest.approx(json.loads((out / "metrics.json").read_text())["uar"])
+    stored = list((tmp_path / "report" / "channel-features").glob("*.npz"))
+    assert len(stored) == 1
+    assert (tmp_path / "report" / "channel_robustness.png").stat().st_size > 1000
+    # A rerun reads the stored corrupted features and gives the same numbers.
+    assert channel_robustness.main(argv) == 0
+    rerun = json.loads((tmp_path / "report" / "channel_robustness.json").read_text())
+    assert rerun["fold_uars"] == table["fold_uars"]
