@@ -4,14 +4,14 @@
     feature_set, rows, labels = with_channel_copies(feature_set, rows, labels, extractor,
                                                     augmentation, seed=42)
 
-Every clip of the corpus gets one corrupted copy: a channel drawn from the
+Every training clip gets one corrupted copy: a channel drawn from the
 choices (uniformly), its value uniformly from its range, both seeded by the
 clip's name and the seed. A copy's speaker is its speaker and channel kind
 ("SM0|telephone"), so per-speaker statistics describe one voice through one
 kind of channel, as a session recorded through that channel would give.
 
-Copies are extracted once per corpus, extractor, choices and seed (about
-5 min for nEMO's 3,402 clips on 2 cores) and kept in
+Copies are extracted once per training split, extractor, choices and seed
+(about 4 min for one nEMO fold's 2,400 clips on 2 idle cores) and kept in
 `<cache root>/channel-copies/`, apart from the clean feature cache; every
 epoch then reads them like clean features, so training costs only the extra
 clips (the training set doubles), not a feature extraction per epoch as
@@ -66,31 +66,37 @@ def parse_channel_augmentation(spec: str) -> ChannelAugmentation:
 def with_channel_copies(feature_set, rows, labels, extractor, augmentation, *, seed: int):
     """`(feature set, rows, labels)` with a corrupted copy of each clip at `rows` added.
 
-    The returned feature set holds the clean clips, then one copy of every
-    clip (row `i + len(feature_set)` is the copy of row `i`), with speakers
-    named after their channel kind; `rows` and `labels` cover both.
+    The returned feature set holds the clean clips, then one copy of each clip
+    at `rows` (row `len(feature_set) + i` is the copy of `rows[i]`), with
+    speakers named after their channel kind; `rows` and `labels` cover both.
     """
     from kser.channels.copies import ChannelCopies
 
-    copies, kinds = channel_copies(feature_set, extractor, augmentation, seed=seed)
-    augmented = ChannelCopies(feature_set, copies, kinds)
     rows = np.asarray(rows, dtype=np.int64)
+    copies, kinds = channel_copies(feature_set, rows, extractor, augmentation, seed=seed)
+    augmented = ChannelCopies(feature_set, rows, copies, kinds)
     labels = np.asarray(labels)
-    return augmented, np.concatenate([rows, rows + len(feature_set)]), np.concatenate([labels] * 2)
+    copied = np.arange(len(feature_set), len(feature_set) + len(rows))
+    return augmented, np.concatenate([rows, copied]), np.concatenate([labels, labels[rows]])
 
 
-def channel_copies(feature_set, extractor, augmentation, *, seed: int):
-    """`(features, channel kinds)` of one corrupted copy of every clip of `feature_set`,
-    read from the copies cache when there."""
+def channel_copies(feature_set, rows, extractor, augmentation, *, seed: int):
+    """`(features, channel kinds)` of one corrupted copy of each clip of `feature_set` at
+    `rows`, read from the copies cache when there."""
     import keras
 
     from kser.channels.features import features_through
     from kser.paths import atomic_write_bytes, cache_root
 
-    paths = feature_set.manifest["path"].astype(str).tolist()
+    paths = feature_set.manifest["path"].astype(str).iloc[rows].tolist()
     channels = [augmentation.channel_of(path, seed) for path in paths]
     kinds = np.asarray([channel.stages[0][0] for channel in channels])
-    identity = {"clean": feature_set.key, "augmentation": augmentation.spec, "seed": seed}
+    identity = {
+        "clean": feature_set.key,
+        "rows": np.asarray(rows).tolist(),
+        "augmentation": augmentation.spec,
+        "seed": seed,
+    }
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
     path = cache_root() / COPIES_FOLDER / f"{key[:32]}.npy"
     if path.is_file():

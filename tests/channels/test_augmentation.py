@@ -70,25 +70,29 @@ def test_copies_are_the_clips_through_their_channels_under_speakers_named_after_
     augmented, both, doubled = with_channel_copies(
         feature_set, rows, labels, extractor, augmentation, seed=3
     )
-    n = len(feature_set)
-    assert len(augmented) == 2 * n and augmented.as_numpy().shape == (2 * n, *feature_set.shape)
-    assert np.array_equal(both, np.concatenate([rows, rows + n]))
+    n, m = len(feature_set), len(rows)
+    assert len(augmented) == n + m and augmented.as_numpy().shape == (n + m, *feature_set.shape)
+    assert np.array_equal(both, np.concatenate([rows, n + np.arange(m)]))
     assert np.array_equal(doubled[both], np.concatenate([labels[rows]] * 2))
     np.testing.assert_array_equal(augmented.as_numpy()[:n], feature_set.as_numpy())
-    row = 5
+    position = 3
+    row = rows[position]
     path = corpus.manifest["path"].iloc[row]
     channel = augmentation.channel_of(path, 3)
     assert (
-        augmented.speakers[n + row]
+        augmented.speakers[n + position]
         == f"{corpus.manifest['speaker'].iloc[row]}|" + (channel.stages[0][0])
     )
     expected = extractor(corrupted_clip(path, channel, 16000, 8000, seed=3)[None])
-    np.testing.assert_allclose(augmented.as_numpy()[n + row], np.asarray(expected)[0], atol=1e-4)
-    assert not np.allclose(augmented.as_numpy()[n + row], feature_set.as_numpy()[row])
+    copy = augmented.as_numpy()[n + position]
+    np.testing.assert_allclose(copy, np.asarray(expected)[0], atol=1e-4)
+    assert not np.allclose(copy, feature_set.as_numpy()[row])
 
     def no_extraction(*args, **kwargs):
         raise AssertionError("the copies were extracted again instead of read from the cache")
 
     monkeypatch.setattr("kser.channels.features.features_through", no_extraction)
-    again, _ = channel_augmentation.channel_copies(feature_set, extractor, augmentation, seed=3)
+    again, _ = channel_augmentation.channel_copies(
+        feature_set, rows, extractor, augmentation, seed=3
+    )
     np.testing.assert_array_equal(again, augmented.as_numpy()[n:])

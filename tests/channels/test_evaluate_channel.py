@@ -79,7 +79,7 @@ def test_the_robustness_report_tabulates_each_channel_and_reuses_corrupted_featu
     rows = {(row["clips known"], row["channel"]): row for row in table["rows"]}
     assert set(rows) == {(g, c) for g in ("all", "1") for c in ("clean", "noise:0")}
     assert rows["all", "clean"]["ratio to clean"] == "1.00"
-    clean_uar = table["fold_uars"]["all"]["clean"]["run"]
+    clean_uar = table["fold_uars"]["tiny"]["all"]["clean"]["run"]
     assert clean_uar == pytest.approx(json.loads((out / "metrics.json").read_text())["uar"])
     stored = list((tmp_path / "report" / "channel-features").glob("*.npz"))
     assert len(stored) == 1
