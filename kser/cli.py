@@ -111,6 +111,12 @@ def _add_train_arguments(parser):
         "normalized-feature std units (default: off)",
     )
     parser.add_argument(
+        "--channel-augmentation",
+        metavar="CHOICES",
+        help="also train on one copy of each clip through a channel drawn from CHOICES, e.g. "
+        "telephone,noise:5-20,reverb:0.2-0.8 (seeded per clip; default: off)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
@@ -151,6 +157,7 @@ _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
     "speaker_adaptation", "mixup", "adversarial_training", "speaker_prior", "speaker_subsets",
+    "channel_augmentation",
 )  # fmt: skip
 
 
@@ -287,7 +294,15 @@ def _add_evaluate_arguments(parser):
         help="score each speaker's clips in random groups of N (seeded; 1: each clip alone), "
         "as an application knowing N clips of a voice would (default: all)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the groups and bootstrap")
+    parser.add_argument(
+        "--channel",
+        metavar="SPEC",
+        help="score the clips heard through a channel: telephone, noise:SNR, reverb:RT60, "
+        "chained with '+' (seeded per clip by --seed; default: clean)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the groups, bootstrap and channel"
+    )
     _add_adaptation_argument(parser, default="as the bundle was trained")
     parser.add_argument("--skip-bad", action="store_true", help="drop bad clips, print a summary")
 
@@ -308,19 +323,38 @@ def _run_evaluate(args):
     from kser.data import load_corpus
     from kser.paths import atomic_write_json
 
+    channel = None
+    if args.channel:
+        from kser.channels import parse_channel
+
+        channel = parse_channel(args.channel)  # checked before anything loads
     bundle = _loaded_bundle(args)
     corpus = load_corpus(args.data, skip_bad=args.skip_bad)
     rows = _evaluated_rows(bundle, corpus, args.part)
-    result = bundle.evaluate(corpus, rows, seed=args.seed, clips_per_speaker=args.clips_per_speaker)
+    features = None
+    if channel is not None:
+        from kser.channels import corrupted_features
+
+        rows = range(len(corpus)) if rows is None else rows
+        features = corrupted_features(bundle, corpus, rows, channel, seed=args.seed)
+    result = bundle.evaluate(
+        corpus,
+        rows,
+        seed=args.seed,
+        clips_per_speaker=args.clips_per_speaker,
+        features=features,
+    )
     grouping = (
         "all of each speaker's clips together"
         if args.clips_per_speaker is None
         else f"each speaker's clips in random groups of {args.clips_per_speaker}"
     )
-    print(f"bundle {bundle.directory} on {corpus.source} ({result.n} clips, {grouping})")
+    heard = "" if channel is None else f", through channel {channel.spec}"
+    print(f"bundle {bundle.directory} on {corpus.source} ({result.n} clips, {grouping}{heard})")
     print(result.format_text())
     if args.json:
-        atomic_write_json(args.json, result.to_dict())
+        described = {} if channel is None else {"channel": channel.spec}
+        atomic_write_json(args.json, {**result.to_dict(), **described})
     if args.report:
         from kser.evaluation import write_report
 

@@ -222,7 +222,14 @@ class Predictor:
         ]
 
     def evaluate(
-        self, corpus, indices=None, *, seed: int = 0, clips_per_speaker=None, **feature_options
+        self,
+        corpus,
+        indices=None,
+        *,
+        seed: int = 0,
+        clips_per_speaker=None,
+        features=None,
+        **feature_options,
     ):
         """Score the bundle on `corpus` (all clips, or the rows `indices`): an `EvaluationResult`.
 
@@ -233,7 +240,9 @@ class Predictor:
         clip alone), as an application that knows only a few clips of a voice
         would; None: all of a speaker's clips together. `feature_options` go to
         the subclass's `_corpus_features` (for a trained bundle: `feature_set`,
-        the corpus's already extracted features, or `cache_root`).
+        the corpus's already extracted features, or `cache_root`). `features`:
+        the raw features of those rows, extracted elsewhere (e.g. through a
+        channel, `kser.channels.corrupted_features`), used instead.
         """
         from kser.evaluation import evaluate
 
@@ -246,7 +255,8 @@ class Predictor:
         rows = np.arange(len(corpus)) if indices is None else np.asarray(indices)
         manifest = corpus.manifest.iloc[rows]
         speakers = manifest["speaker"].astype(str).to_numpy()
-        features = self._corpus_features(corpus, rows, **feature_options)
+        if features is None:
+            features = self._corpus_features(corpus, rows, **feature_options)
         groups = speaker_groups(speakers, clips_per_speaker, seed)
         probabilities = self.predict_features(features, groups)
         return evaluate(

@@ -50,6 +50,13 @@ def training_batches(
             `waveform_augment`, `mixup`).
         num_classes: the corpus's number of labels.
     """
+    if config.channel_augmentation:
+        from kser.channels.augmentation import parse_channel_augmentation, with_channel_copies
+
+        augmentation = parse_channel_augmentation(config.channel_augmentation)
+        feature_set, rows, labels = with_channel_copies(
+            feature_set, rows, labels, extractor, augmentation, seed=config.seed
+        )
     if config.waveform_augment == "none" and subsets_train(normalizer, config):
         batches = speaker_subset_batches(
             feature_set, rows, labels, normalizer, batch_size=config.batch_size, seed=config.seed

@@ -131,6 +131,10 @@ class ExperimentConfig:
     `adversarial_training`: "fgsm:EPS" or "pgd:EPS[:STEPS]" (eps in
     normalized-feature std units): every training batch is learnt clean and
     attacked against the current weights (`kser.adversarial.training`); None: off.
+
+    `channel_augmentation`: e.g. "telephone,noise:5-20,reverb:0.2-0.8": every
+    training clip also appears once through a channel drawn from these
+    (`kser.channels.augmentation`; seeded per clip); None: off.
     """
 
     protocol: str = "speaker"
@@ -157,6 +161,7 @@ class ExperimentConfig:
     speaker_prior: bool = True
     speaker_subsets: bool = True
     adversarial_training: str | None = None
+    channel_augmentation: str | None = None
 
     def __post_init__(self):
         if self.model is None:
@@ -212,8 +217,21 @@ class ExperimentConfig:
                 build_augmentation(self.feature, self.augment, seed=self.seed)
             build_waveform_augmentation(self.waveform_augment, seed=self.seed)
             self.training_attack()
+            self._check_channel_augmentation()
         except (KserError, TypeError, ValueError) as error:  # e.g. n_mels="many"
             raise KserConfigError(str(error)) from None
+
+    def _check_channel_augmentation(self) -> None:
+        if self.channel_augmentation is None:
+            return
+        from kser.channels.augmentation import parse_channel_augmentation
+
+        parse_channel_augmentation(self.channel_augmentation)
+        if self.waveform_augment != "none":
+            raise KserConfigError(
+                "channel_augmentation and waveform_augment both change the training audio: "
+                f"pick one. Received: waveform_augment={self.waveform_augment!r}"
+            )
 
     def training_attack(self):
         """The `kser.adversarial.Attack` of `adversarial_training`, or None."""
@@ -411,6 +429,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
                     "batch_size": config.batch_size,
                     "augment": config.augment,
                     "waveform_augment": config.waveform_augment,
+                    "channel_augmentation": config.channel_augmentation,
                     "mixup": config.mixup,
                     "adversarial_training": config.adversarial_training,
                     "best_epoch": training.best_epoch,
