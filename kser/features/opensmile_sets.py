@@ -68,6 +68,8 @@ class OpenSmileFunctionals(FeatureExtractor):
     name) and `n_values`.
 
     Args:
+        feature_set, feature_level: the subclass's set and "Functionals" (the
+            only accepted values; recorded so that they are in the cache key).
         opensmile_version: the openSMILE version the values come from; the
             installed one by default. A bundle records it, and rebuilding the
             extractor under another version raises `KserFeatureError`.
@@ -81,7 +83,21 @@ class OpenSmileFunctionals(FeatureExtractor):
     feature_set = ""
     n_values = 0
 
-    def __init__(self, *, opensmile_version=None, sample_rate=SAMPLE_RATE, hop_length=HOP_LENGTH):
+    def __init__(
+        self,
+        *,
+        feature_set=None,
+        feature_level=FUNCTIONALS_LEVEL,
+        opensmile_version=None,
+        sample_rate=SAMPLE_RATE,
+        hop_length=HOP_LENGTH,
+    ):
+        # `feature_set` and `feature_level` are parameters only so that recorded params rebuild it.
+        if feature_set not in (None, self.feature_set) or feature_level != FUNCTIONALS_LEVEL:
+            raise KserFeatureError(
+                f"{self.name} is openSMILE's {self.feature_set} at the {FUNCTIONALS_LEVEL} "
+                f"level. Received: feature_set={feature_set!r}, feature_level={feature_level!r}"
+            )
         opensmile = import_opensmile()
         if opensmile_version is not None and opensmile_version != opensmile.__version__:
             raise KserFeatureError(
