@@ -60,6 +60,7 @@ def run(args):
     from kser.adversarial.attacks import Attack
     from kser.adversarial.report import format_summary, sweep_summary, write_outputs
     from kser.adversarial.sweep import attack_sweep
+    from kser.baselines import require_keras_model
     from kser.data import load_corpus
     from kser.paths import atomic_write_json
     from kser.training import default_run_dir, load_bundle
@@ -77,6 +78,7 @@ def run(args):
     if args.examples < 1:
         raise KserError(f"--examples must be at least 1. Received: {args.examples}")
     bundle = load_bundle(args.bundle)
+    require_keras_model(bundle, "kser attack")
     corpus = load_corpus(args.data, skip_bad=args.skip_bad)
     rows = np.arange(len(corpus)) if args.part == "all" else bundle.split_rows(corpus, args.part)
     sweep = attack_sweep(

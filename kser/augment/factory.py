@@ -82,6 +82,8 @@ FEATURE_FAMILIES = {
     "functionals": "utterance",
     "mfcc_functionals": "utterance",
     "prosody": "utterance",
+    "egemaps": "utterance",
+    "compare": "utterance",
 }
 
 DEFAULT_CHAINS = {

@@ -48,10 +48,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
+    from kser.baselines import require_keras_model
     from kser.export.exporter import calibration_features, export_bundle
     from kser.training import load_bundle
 
     bundle = load_bundle(args.bundle)
+    require_keras_model(bundle, "kser export")
     calibration = None
     if args.quantize == "static":
         if not args.data:

@@ -23,7 +23,7 @@ def bin_names(extractor) -> list[str]:
     name = extractor.name
     if name == "stack":
         return [label for part in extractor.extractors for label in bin_names(part)]
-    if name in ("functionals", "mfcc_functionals"):
+    if name in ("functionals", "mfcc_functionals", "egemaps", "compare"):
         return extractor.value_names()
     if name == "prosody":
         from kser.features.pitch import PROSODY_VALUES

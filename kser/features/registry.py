@@ -4,7 +4,8 @@
 "waveform" (the raw samples), "stack" (representations stacked bin-wise),
 "functionals" (per-bin statistics of a representation over the clip),
 "mfcc_functionals" (those of the MFCCs alone), "pitch"
-(a YIN pitch and aperiodicity track) and "prosody" (statistics of that track).
+(a YIN pitch and aperiodicity track), "prosody" (statistics of that track) and
+the openSMILE functionals "egemaps" and "compare" (`kser.features.opensmile_sets`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kser.features.contrast import SpectralContrast
 from kser.features.frame_stats import RmsEnergy, ZeroCrossingRate
 from kser.features.functionals import MfccFunctionals, UtteranceFunctionals
 from kser.features.hpss import HarmonicPercussive
+from kser.features.opensmile_sets import Compare, Egemaps
 from kser.features.pitch import PitchTrack, ProsodyFunctionals
 from kser.features.rhythm import DeltaTempogram, Tempogram
 from kser.features.spectral import DeltaMfcc, LinearSpectrogram, MelSpectrogram, Mfcc
@@ -51,6 +53,8 @@ _INPUTS: dict[str, type[FeatureExtractor]] = {
         MfccFunctionals,
         PitchTrack,
         ProsodyFunctionals,
+        Egemaps,
+        Compare,
     )
 }
 

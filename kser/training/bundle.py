@@ -4,7 +4,8 @@
         bundle.json      labels, feature name/parameters/code version, sample rate,
                          clip length, normalization spec, model name and arguments,
                          protocol and split summary, test metrics, kser version
-        model.keras      the classifier (logits out), without optimizer state
+        model.keras      the classifier (logits out), without optimizer state; a classic
+                         one (`kser.baselines`) has classifier.json and its model file instead
         normalizer.json  normalization spec and the training split's statistics
         split.json       the exact train/val/test file lists
 
@@ -33,6 +34,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kser.baselines.model import (
+    classic_model_file,
+    is_classic_bundle,
+    is_classic_model,
+    load_classifier,
+)
 from kser.data.audio import clip_samples
 from kser.errors import KserBundleError, KserError
 from kser.inference.predictor import (  # noqa: F401  (the records re-exported for older imports)
@@ -213,9 +220,12 @@ def save_bundle(bundle: Bundle, directory, *, split=None, corpus=None) -> Path:
         bundle.extractor,
     )
     try:
-        inference_model = type(bundle.model).from_config(bundle.model.get_config())
-        inference_model.set_weights(bundle.model.get_weights())
-        inference_model.save(staging / MODEL_FILE)
+        if is_classic_model(bundle.model):
+            bundle.model.save(staging)
+        else:
+            inference_model = type(bundle.model).from_config(bundle.model.get_config())
+            inference_model.set_weights(bundle.model.get_weights())
+            inference_model.save(staging / MODEL_FILE)
         for name, normalizer in _per_input(bundle.normalizer).items():
             normalizer.save(staging / _normalizer_file(name))
         if split is not None:
@@ -267,7 +277,9 @@ def load_bundle(path) -> Bundle:
                 "was trained on. Retrain it, or use the kser version "
                 f"{info.get('kser_version', 'unknown')} that made it"
             )
-    for name in (MODEL_FILE, *(_normalizer_file(input_name) for input_name in described)):
+    classic = is_classic_bundle(directory)
+    model_file = classic_model_file(directory) if classic else MODEL_FILE
+    for name in (model_file, *(_normalizer_file(input_name) for input_name in described)):
         if not (directory / name).is_file():
             raise KserBundleError(f"{directory}: incomplete bundle, {name} is missing")
     try:
@@ -283,11 +295,12 @@ def load_bundle(path) -> Bundle:
         raise KserBundleError(f"{directory}: unusable feature or normalization ({error})") from None
     extractor = extractors if multi_input else extractors[None]
     normalizer = normalizers if multi_input else normalizers[None]
-    model = _load_model(directory / MODEL_FILE)
+    model = load_classifier(directory) if classic else _load_model(directory / MODEL_FILE)
     labels = tuple(info["labels"])
-    if model.outputs[0].shape[-1] != len(labels):
+    outputs = model.n_classes if classic else model.outputs[0].shape[-1]
+    if outputs != len(labels):
         raise KserBundleError(
-            f"{directory}: the model has {model.outputs[0].shape[-1]} outputs but the bundle "
+            f"{directory}: the model has {outputs} outputs but the bundle "
             f"lists {len(labels)} labels"
         )
     for input_name, loaded in normalizers.items():

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kser.baselines import CLASSIC_MODELS
 from kser.data.audio import CLIP_SECONDS
 from kser.errors import KserConfigError, KserError
 from kser.paths import atomic_write_json
@@ -179,7 +180,7 @@ class ExperimentConfig:
 
         for name, value, allowed in (
             ("protocol", self.protocol, PROTOCOLS),
-            ("model", self.model, model_names()),
+            ("model", self.model, (*model_names(), *CLASSIC_MODELS)),
             ("normalization", self.normalization, NORMALIZATIONS),
             ("schedule", self.schedule, SCHEDULES),
         ):
@@ -356,6 +357,12 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     if split_dir.name == split.name:
         tracking_name = f"{split_dir.parent.name}/{split.name}"
 
+    if config.model in CLASSIC_MODELS:
+        from kser.baselines.training import train_classic_split
+
+        return train_classic_split(
+            corpus, config, split, split_dir, extractor, feature_set, verbose
+        )
     # Seed first: the dataset's shuffle and the model's initial weights both depend on it.
     seed_everything(config.seed)
     write_split(split, corpus, split_dir)
@@ -378,13 +385,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
 
     model = _build(config, feature_set, corpus)
     class_weights = _balanced_class_weights(labels[split.train]) if config.class_weights else None
-    split_info = {
-        "name": split.name,
-        "protocol": split.protocol,
-        "seed": split.seed,
-        **{f"{part}_speakers": _speakers(corpus, rows) for part, rows in split.parts().items()},
-        **{f"n_{part}": int(len(rows)) for part, rows in split.parts().items()},
-    }
+    split_info = split_summary(corpus, split)
     params = {
         **dataclasses.asdict(config),
         "split": split_info,
@@ -494,6 +495,17 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             + "".join(f" (without speaker adaptation {v:.3f})" for v in unadapted.values())
         )
     return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
+
+
+def split_summary(corpus, split) -> dict:
+    """The split's name, protocol, seed, and speakers and clip count of each part."""
+    return {
+        "name": split.name,
+        "protocol": split.protocol,
+        "seed": split.seed,
+        **{f"{part}_speakers": _speakers(corpus, rows) for part, rows in split.parts().items()},
+        **{f"n_{part}": int(len(rows)) for part, rows in split.parts().items()},
+    }
 
 
 def _fit_speaker_settings(bundle, corpus, rows, feature_set, split_dir, seed):

@@ -28,11 +28,13 @@ def add_arguments(parser):
 def run(args):
     from tqdm.auto import tqdm
 
+    from kser.baselines import require_keras_model
     from kser.training import load_bundle
     from kser.xai.explainer import explain_files
     from kser.xai.report import EXPLANATIONS_FILE, HTML_FILE, write_explanations
 
     bundle = load_bundle(args.bundle)
+    require_keras_model(bundle, "kser explain")
     methods = [method.strip() for method in args.method.split(",") if method.strip()]
     with tqdm(desc="explain", unit="step", leave=False) as bar:
         explanations, parts = explain_files(
