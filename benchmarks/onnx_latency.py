@@ -60,13 +60,13 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle")
     parser.add_argument("--data", default=None)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--out", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     repo = Path(__file__).resolve().parents[1]
     data = args.data or os.environ.get("KSER_DATA") or str(repo.parent / "shared" / "nemo")
