@@ -5,7 +5,7 @@
 Exports BUNDLE (a `kser train` run or bundle) five ways into DIR (default: a
 temporary folder): fp32 as converted, fp32 through onnxslim, fp32 through
 onnxruntime's offline optimisation, INT8 dynamic and INT8 static (calibrated
-on 256 of the bundle's training clips). On the test part of the bundle's split
+on 256 of the bundle's training clips, or all where fewer). On the test part of the split
 (speakers never heard in training, for the `speaker` protocol) it measures:
 - parity: max |fp32 ONNX - Keras| of the probabilities, adapted and not, and
   whether every argmax agrees;
@@ -60,13 +60,13 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle")
     parser.add_argument("--data", default=None)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--out", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     repo = Path(__file__).resolve().parents[1]
     data = args.data or os.environ.get("KSER_DATA") or str(repo.parent / "shared" / "nemo")
@@ -75,8 +75,10 @@ def main() -> None:
     corpus = load_corpus(data, verbose=False)
     test_rows = bundle.split_rows(corpus, "test")
     train_rows = bundle.split_rows(corpus, "train")
+    # Fewer where the training split is smaller (a smoke-size corpus).
+    calibration_size = min(CALIBRATION_CLIPS, len(train_rows))
     calibration_rows = np.sort(
-        np.random.default_rng(0).choice(train_rows, CALIBRATION_CLIPS, replace=False)
+        np.random.default_rng(0).choice(train_rows, calibration_size, replace=False)
     )
     calibration = calibration_features(bundle, corpus, calibration_rows)
 

@@ -124,6 +124,18 @@ def evaluate_methods(bundle, inputs, methods):
     return rows, results, skipped, conservation
 
 
+def mean_curves(results: dict) -> dict:
+    """`{"deletion"|"insertion": {method: (fractions, mean curve over clips)}}` of
+    `evaluate_methods`'s curves, as `kser.xai.plots.curves_png` draws them."""
+    return {
+        kind: {
+            method: (curve.fractions, getattr(curve, kind).mean(axis=0))
+            for method, curve in results.items()
+        }
+        for kind in ("deletion", "insertion")
+    }
+
+
 def main(argv=None) -> int:
     from kser.paths import atomic_write_bytes
     from kser.training import load_bundle
@@ -144,16 +156,11 @@ def main(argv=None) -> int:
         for row in rows:
             row["model"] = name
         write_table(setup.run_dir, f"xai_{name}", f"Deletion/insertion AUCs: {name}", rows)
-        curves = {
-            kind: {
-                method: (curve.fractions, getattr(curve, kind).mean(axis=0))
-                for method, curve in results.items()
-            }
-            for kind in ("deletion", "insertion")
-        }
         atomic_write_bytes(
             setup.run_dir / f"xai_{name}_curves.png",
-            curves_png(curves, f"{name}: {len(inputs)} held-out clips, mean over clips"),
+            curves_png(
+                mean_curves(results), f"{name}: {len(inputs)} held-out clips, mean over clips"
+            ),
         )
         overall += [row for row in rows if row["class"] == "all"]
         notes.append(_closing_note(name, rows, skipped, conservation))
