@@ -585,6 +585,18 @@ def _run_attack(args):
     return run(args)
 
 
+def _add_ensemble_arguments(parser):
+    from kser.ensemble.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_ensemble(args):
+    from kser.ensemble.command import run
+
+    return run(args)
+
+
 # name -> (help, add_arguments, run). Append new commands here.
 COMMANDS = {
     "info": ("corpus statistics", _add_info_arguments, _run_info),
@@ -598,6 +610,11 @@ COMMANDS = {
     "export": ("export a bundle to ONNX (INT8 optional)", _add_export_arguments, _run_export),
     "explain": ("what a bundle listened to: maps per clip", _add_explain_arguments, _run_explain),
     "attack": ("scores under adversarial attack (FGSM, PGD)", _add_attack_arguments, _run_attack),
+    "ensemble": (
+        "learned-weight ensemble, tuned out of fold",
+        _add_ensemble_arguments,
+        _run_ensemble,
+    ),
 }
 
 

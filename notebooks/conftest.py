@@ -3,8 +3,9 @@ nEMO copy; a failing cell fails the test.
 
 nbmake has no parameter injection, so the notebooks' parameters cells read the environment
 the kernel inherits from this process: `KSER_SMOKE=1`, `KSER_DATA` (made absolute: the kernel
-runs in notebooks/), `KSER_NOTEBOOK_RUNS` (a fresh folder per notebook) and `KSER_CACHE` (one
-folder for the session, so no notebook reads features cached outside it).
+runs in notebooks/), `KSER_NOTEBOOK_RUNS` (a fresh folder per notebook), `KSER_CACHE` (one
+folder for the session, so no notebook reads features cached outside it) and `PYTHONPATH`
+(the repository root first, for `experiments`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def pytest_runtest_setup(item):
         KSER_DATA=str(nemo_location()),
         KSER_CACHE=_session_cache[0],
         KSER_NOTEBOOK_RUNS=tempfile.mkdtemp(prefix=f"kser-{item.path.stem}-"),
+        # The kernel runs in notebooks/; `experiments` (not installed) lives in the clone's root.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     )
 
 

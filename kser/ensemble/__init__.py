@@ -1,39 +1,48 @@
 """Learned-weight ensembles of per-feature members, tuned only on out-of-fold predictions.
 
+The whole workflow (members cross-fitted, the combiner tuned, tested, reported):
+
+    config = EnsembleConfig(members=ensemble_members("functionals,prosody:kernel"))
+    summaries = run_ensemble(config, load_corpus("data/nemo"), "runs/ensemble")
+
+Its parts:
+
     folds = member_folds(corpus, np.union1d(split.train, split.val))
     oof = OutOfFoldPredictions(num_classes=6, directory=run_dir / "oof")
     oof.add("mel_cnn3", fold.name, rows=fold.holdout, logits=..., trained_on=fold.trained_on)
     stacked = oof.stacked(["mel_cnn3", "hpss_cnn3"])
     tuned = tune_combiner(stacked, labels[stacked.rows], run_dir / "tuner")
 
-The ensemble itself is `kser.models.WeightedEnsemble`.
+The ensemble itself is `kser.models.WeightedEnsemble`; `kser ensemble`
+(`kser.ensemble.command`) runs the workflow from the command line. Names are
+imported on first use, so `kser ensemble --help` does not load TensorFlow.
 """
 
-from kser.ensemble.combiner import (
-    combined_logits,
-    cross_fitted_logits,
-    fit_combiner,
-    fit_temperature,
-    negative_log_likelihood,
-    uar_of_logits,
-)
-from kser.ensemble.folds import MemberFold, member_folds
-from kser.ensemble.out_of_fold import FoldPredictions, OutOfFoldPredictions, StackedPredictions
-from kser.ensemble.tuning import AdaptedUar, TuningResult, tune_combiner
+from kser.lazy import lazy_attributes
 
-__all__ = [
-    "AdaptedUar",
-    "FoldPredictions",
-    "MemberFold",
-    "OutOfFoldPredictions",
-    "StackedPredictions",
-    "TuningResult",
-    "combined_logits",
-    "cross_fitted_logits",
-    "fit_combiner",
-    "fit_temperature",
-    "member_folds",
-    "negative_log_likelihood",
-    "tune_combiner",
-    "uar_of_logits",
-]
+# name -> the submodule that defines it.
+_EXPORTS = {
+    "combined_logits": "combiner",
+    "cross_fitted_logits": "combiner",
+    "fit_combiner": "combiner",
+    "fit_temperature": "combiner",
+    "negative_log_likelihood": "combiner",
+    "uar_of_logits": "combiner",
+    "DEFAULT_MEMBERS": "config",
+    "EnsembleConfig": "config",
+    "ensemble_members": "config",
+    "MemberFold": "folds",
+    "member_folds": "folds",
+    "Member": "members",
+    "FoldPredictions": "out_of_fold",
+    "OutOfFoldPredictions": "out_of_fold",
+    "StackedPredictions": "out_of_fold",
+    "AdaptedUar": "tuning",
+    "TuningResult": "tuning",
+    "tune_combiner": "tuning",
+    "run_ensemble": "workflow",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -30,7 +30,7 @@ class KernelClassifier(KserModel):
     which is what an ensemble member needs. On nEMO, leave-one-speaker-out
     (`kser train --protocol loso --feature prosody --model kernel`): UAR 0.508
     alone (0.496 with the default speaker adaptation on its input); blended
-    about half and half with prosody fusion (`experiments.ensemble`), it lifts
+    about half and half with prosody fusion (`kser ensemble`), it lifts
     the fusion model's weakest speakers.
 
     Args:
