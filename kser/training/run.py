@@ -156,6 +156,7 @@ class ExperimentConfig:
     mixup: float = 0.0
     speaker_prior: bool = True
     speaker_subsets: bool = True
+    voice_prior: bool = False
     adversarial_training: str | None = None
 
     def __post_init__(self):
@@ -231,6 +232,15 @@ class ExperimentConfig:
         """The speaker prior's weight to train with, or None for no prior."""
         if self.speaker_prior and self.normalization.startswith("speaker"):
             return TRAINING_PRIOR_CLIPS
+        return None
+
+    @property
+    def voice_temperature(self) -> float | None:
+        """The voice-matched prior's temperature to train with, or None for none."""
+        from kser.speakers.statistics import TRAINING_VOICE_TEMPERATURE
+
+        if self.voice_prior and self.prior_clips is not None:
+            return TRAINING_VOICE_TEMPERATURE
         return None
 
 
@@ -343,7 +353,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     write_split(split, corpus, split_dir)
     labels = corpus.label_indices
     normalizer = feature_set.fit_normalizer(
-        config.normalization, split.train, prior_clips=config.prior_clips
+        config.normalization, split.train, config.prior_clips, config.voice_temperature
     )
     train_data = training_batches(
         feature_set,
@@ -541,7 +551,9 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
     rows = np.concatenate([split.train, split.val])
     labels = corpus.label_indices
     seed_everything(config.seed)
-    normalizer = feature_set.fit_normalizer(config.normalization, rows, config.prior_clips)
+    normalizer = feature_set.fit_normalizer(
+        config.normalization, rows, config.prior_clips, config.voice_temperature
+    )
     data = training_batches(
         feature_set, rows, labels, extractor, normalizer, config, num_classes=len(corpus.labels)
     )
