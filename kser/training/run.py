@@ -124,6 +124,12 @@ class ExperimentConfig:
     all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
     before; the best model without per-speaker normalization ("global")
     reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
+    `voice_prior` (off by default): shrink towards a mixture of the training
+    speakers' statistics weighted by their similarity to the clips
+    (`kser.speakers.statistics.VoiceStatistics`) instead of the population's;
+    its temperature is chosen on validation too. Used on the default model's
+    fold bundles it did not lift N=1 (0.472 at best against 0.471;
+    docs/speakers.md), hence opt-in.
 
     Every option is checked when the config is made (`KserConfigError`
     naming it), so a bad one is refused before any data is read.
