@@ -127,9 +127,9 @@ class ExperimentConfig:
     `voice_prior` (off by default): shrink towards a mixture of the training
     speakers' statistics weighted by their similarity to the clips
     (`kser.speakers.statistics.VoiceStatistics`) instead of the population's;
-    its temperature is chosen on validation too. Used on the default model's
-    fold bundles it did not lift N=1 (0.472 at best against 0.471;
-    docs/speakers.md), hence opt-in.
+    its temperature is chosen on validation too. Given to the default model's
+    fold bundles it does not lift N=1 (0.471 at best, as without), and trained
+    with it two LOSO folds did worse at every N (docs/speakers.md): opt-in.
 
     Every option is checked when the config is made (`KserConfigError`
     naming it), so a bad one is refused before any data is read.
