@@ -16,6 +16,13 @@ per-speaker statistics and speaker adaptation each bundle was given. Variants:
 - `no_subsets`: the same prior, trained with each speaker's full statistics.
 - `global`: no per-speaker normalization at all (z-scored with training
   statistics), the best a model can do for one clip without speaker statistics.
+- `voice`: the default with a voice-matched prior (`ExperimentConfig.voice_prior`):
+  a group is shrunk towards a mixture of the training speakers' statistics
+  weighted by their similarity to the group, not the population's.
+
+`--variants NAME ...` trains those instead of `default global no_subsets`
+(e.g. only a changed default, or `voice`), and `--also` brings in the other
+variants' finished runs.
 
 `--also DIR=NAME` adds the fold bundles of an existing LOSO run (e.g. one
 made before speaker priors existed). Writes `clips_per_speaker.{md,csv,json}`
@@ -42,7 +49,10 @@ VARIANTS = {
     "default": CONFIG,
     "global": dataclasses.replace(CONFIG, normalization="global", speaker_prior=False),
     "no_subsets": dataclasses.replace(CONFIG, speaker_subsets=False),
+    "voice": dataclasses.replace(CONFIG, voice_prior=True),
 }
+# Trained when --variants is not given (voice: measured, not better; docs/speakers.md).
+DEFAULT_VARIANTS = ("default", "global", "no_subsets")
 
 
 def main(argv=None) -> int:
@@ -55,10 +65,19 @@ def main(argv=None) -> int:
         help="also score the fold bundles of this finished LOSO run under NAME",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random groups")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=tuple(VARIANTS),
+        default=DEFAULT_VARIANTS,
+        metavar="NAME",
+        help=f"variants to train and score, of {', '.join(VARIANTS)} "
+        f"(default: {' '.join(DEFAULT_VARIANTS)})",
+    )
     args = parser.parse_args(argv)
     setup = prepare(args, "clips-per-speaker")
     configs = {
-        name: setup.config(config, smoke_config(config)) for name, config in VARIANTS.items()
+        name: setup.config(VARIANTS[name], smoke_config(VARIANTS[name])) for name in args.variants
     }
     directories = {}
     for name, config in configs.items():

@@ -16,7 +16,9 @@ never used), so they work unchanged at evaluation and prediction time. A
 "speaker" stage fitted with `prior_clips` shrinks each speaker's statistics
 towards the training population's by how many clips of the speaker are in
 the call (`kser.speakers.statistics`): one clip is z-scored with the
-population's statistics, hundreds with the speaker's own. Without a prior
+population's statistics, hundreds with the speaker's own; with
+`voice_temperature` too, the population is replaced by a mixture of similar
+training voices (`kser.speakers.statistics.VoiceStatistics`). Without a prior
 (older bundles) a speaker's statistics are its clips' alone. "global"
 statistics are fitted once, on training clips only, and saved with the model
 so inference divides by the same numbers.
@@ -114,28 +116,36 @@ class Normalizer:
     def is_fitted(self) -> bool:
         return not self.uses_global or self.mean is not None
 
-    def fit(self, features, speakers=None, prior_clips: float | None = None) -> Normalizer:
+    def fit(
+        self,
+        features,
+        speakers=None,
+        prior_clips: float | None = None,
+        voice_temperature: float | None = None,
+    ) -> Normalizer:
         """Learn global per-bin statistics from `features`: pass training clips only.
 
         `prior_clips` (k > 0, "speaker" stages only): also learn the population
-        prior that a speaker's statistics are shrunk towards (see module docstring)."""
+        prior that a speaker's statistics are shrunk towards (see module docstring);
+        `voice_temperature`: make that prior voice-matched over the `speakers`."""
         if prior_clips is not None:
             if self.first_stage != "speaker":
                 raise KserFeatureError(
                     f"normalization {self.spec!r} has no speaker statistics to shrink. "
                     f"Received: prior_clips={prior_clips!r}"
                 )
-            self.prior = SpeakerPrior.fit(features, prior_clips)
+            self.prior = SpeakerPrior.fit(features, prior_clips, speakers, voice_temperature)
         if self.uses_global:
             mean, std = _bin_statistics(self._first_stage(features, speakers))
             self.mean, self.std = mean[:, 0], std[:, 0]
         return self
 
-    def with_prior_clips(self, clips: float) -> Normalizer:
-        """The same normalization with the prior's weight `clips` (k) changed."""
+    def with_prior_clips(self, clips: float, voice_temperature: float | None = None) -> Normalizer:
+        """The same normalization with the prior's weight `clips` (k) changed, and the
+        temperature of a voice-matched prior when `voice_temperature` is given."""
         if self.prior is None:
             raise KserFeatureError(f"normalization {self.spec!r} has no speaker prior")
-        prior = SpeakerPrior(self.prior.mean, self.prior.std, clips)
+        prior = self.prior.with_settings(clips, voice_temperature)
         return Normalizer(self.spec, self.mean, self.std, prior)
 
     def transform(self, features, speakers=None) -> np.ndarray:
@@ -210,6 +220,8 @@ class Normalizer:
 
     def __repr__(self) -> str:
         prior = "" if self.prior is None else f", prior_clips={self.prior.clips:g}"
+        if self.prior is not None and self.prior.voices is not None:
+            prior += f", voice_temperature={self.prior.voices.temperature:g}"
         return f"Normalizer(spec={self.spec!r}, fitted={self.is_fitted}{prior})"
 
 

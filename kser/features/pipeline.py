@@ -185,12 +185,22 @@ class FeatureSet:
             self._features = features
         return self._features
 
-    def fit_normalizer(self, spec: str, train_indices, prior_clips: float | None = None):
+    def fit_normalizer(
+        self,
+        spec: str,
+        train_indices,
+        prior_clips: float | None = None,
+        voice_temperature: float | None = None,
+    ):
         """A `Normalizer(spec)` whose global statistics (and speaker prior, with
-        `prior_clips`) come from `train_indices` only."""
+        `prior_clips`, voice-matched with `voice_temperature`) come from
+        `train_indices` only."""
         train_indices = self._checked_indices(train_indices)
         return Normalizer(spec).fit(
-            self.as_numpy()[train_indices], self.speakers[train_indices], prior_clips=prior_clips
+            self.as_numpy()[train_indices],
+            self.speakers[train_indices],
+            prior_clips=prior_clips,
+            voice_temperature=voice_temperature,
         )
 
     def dataset(

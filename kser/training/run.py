@@ -125,6 +125,12 @@ class ExperimentConfig:
     all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
     before; the best model without per-speaker normalization ("global")
     reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
+    `voice_prior` (off by default): shrink towards a mixture of the training
+    speakers' statistics weighted by their similarity to the clips
+    (`kser.speakers.statistics.VoiceStatistics`) instead of the population's;
+    its temperature is chosen on validation too. Given to the default model's
+    fold bundles it does not lift N=1 (0.471 at best, as without), and trained
+    with it two LOSO folds did worse at every N (docs/speakers.md): opt-in.
 
     Every option is checked when the config is made (`KserConfigError`
     naming it), so a bad one is refused before any data is read.
@@ -161,6 +167,7 @@ class ExperimentConfig:
     mixup: float = 0.0
     speaker_prior: bool = True
     speaker_subsets: bool = True
+    voice_prior: bool = False
     adversarial_training: str | None = None
     channel_augmentation: str | None = None
 
@@ -250,6 +257,15 @@ class ExperimentConfig:
         """The speaker prior's weight to train with, or None for no prior."""
         if self.speaker_prior and self.normalization.startswith("speaker"):
             return TRAINING_PRIOR_CLIPS
+        return None
+
+    @property
+    def voice_temperature(self) -> float | None:
+        """The voice-matched prior's temperature to train with, or None for none."""
+        from kser.speakers.statistics import TRAINING_VOICE_TEMPERATURE
+
+        if self.voice_prior and self.prior_clips is not None:
+            return TRAINING_VOICE_TEMPERATURE
         return None
 
 
@@ -368,7 +384,7 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     write_split(split, corpus, split_dir)
     labels = corpus.label_indices
     normalizer = feature_set.fit_normalizer(
-        config.normalization, split.train, prior_clips=config.prior_clips
+        config.normalization, split.train, config.prior_clips, config.voice_temperature
     )
     train_data = training_batches(
         feature_set,
@@ -572,7 +588,9 @@ def _refit(corpus, config, split, split_dir, extractor, feature_set, selection, 
     rows = np.concatenate([split.train, split.val])
     labels = corpus.label_indices
     seed_everything(config.seed)
-    normalizer = feature_set.fit_normalizer(config.normalization, rows, config.prior_clips)
+    normalizer = feature_set.fit_normalizer(
+        config.normalization, rows, config.prior_clips, config.voice_temperature
+    )
     data = training_batches(
         feature_set, rows, labels, extractor, normalizer, config, num_classes=len(corpus.labels)
     )
