@@ -483,9 +483,6 @@ def _replace_directory(staging: Path, directory: Path) -> None:
 
 
 def _kser_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from kser.version import __version__
 
-    try:
-        return version("kser")
-    except PackageNotFoundError:
-        return "unknown"
+    return __version__

@@ -102,6 +102,33 @@ def check_same_configuration(run_dir, config) -> None:
         )
 
 
+def read_config(path):
+    """The `ExperimentConfig` saved in `path` (a run's config.json, or the run directory).
+
+    Raises:
+        KserConfigError: no readable config.json there, or one with unknown or bad options.
+    """
+    from kser.training.run import ExperimentConfig
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONFIG_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KserConfigError(f"{path}: cannot read the run's settings ({error})") from None
+    if not isinstance(stored, dict):
+        raise KserConfigError(f"{path}: not a run's settings (a JSON object)")
+    known = {option.name for option in dataclasses.fields(ExperimentConfig)}
+    unknown = sorted(set(stored) - known)
+    if unknown:
+        raise KserConfigError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    try:
+        return ExperimentConfig(**stored)
+    except KserConfigError as error:
+        raise KserConfigError(f"{path}: {error}") from None
+
+
 def interruption_summary(run_dir) -> str:
     """One line: what an interrupted run left in `run_dir`, and how to go on."""
     run_dir = Path(run_dir)
