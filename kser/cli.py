@@ -200,8 +200,10 @@ def _run_train(args):
     except KeyboardInterrupt:
         raise _interrupted(run_dir) from None
     for split in outcome.splits:
+        reused = "  (complete before, not retrained)" if split.reused else ""
         print(
-            f"{split.name}: test UAR {split.evaluation.uar:.3f}  bundle: {split.bundle_directory}"
+            f"{split.name}: test UAR {split.metrics['uar']:.3f}  "
+            f"bundle: {split.bundle_directory}{reused}"
         )
     if outcome.summary:
         uar = outcome.summary["uar"]

@@ -53,7 +53,15 @@ def train_member(corpus, member, split, directory, extractor, feature_set, verbo
     """
     directory = Path(directory)
     if not split_is_complete(directory):
-        run_split(corpus, member.config, split, directory, extractor, feature_set, None, verbose)
+        run_split(
+            corpus=corpus,
+            config=member.config,
+            split=split,
+            split_dir=directory,
+            extractor=extractor,
+            feature_set=feature_set,
+            verbose=verbose,
+        )
         return load_bundle(directory / "bundle")
     bundle = load_bundle(directory / "bundle")
     # A finished run is reused only if it read the same feature values: a
