@@ -16,7 +16,7 @@ from kser.version import __version__
 _EXPORTS = {
     "ExperimentConfig": "training.run",
     "SpeakerProfile": "speakers.profile",
-    "load_bundle": "training.bundle",
+    "load_bundle": "inference.bundle",
     "load_corpus": "data",
     "run_experiment": "training.run",
 }

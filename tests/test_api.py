@@ -11,7 +11,8 @@ from tests.conftest import REPO_ROOT
 
 def test_the_top_level_names_are_the_pipeline_s_own():
     from kser.data import load_corpus
-    from kser.training import ExperimentConfig, load_bundle, run_experiment
+    from kser.inference.bundle import load_bundle
+    from kser.training import ExperimentConfig, run_experiment
 
     assert kser.load_corpus is load_corpus
     assert kser.ExperimentConfig is ExperimentConfig

@@ -32,15 +32,15 @@ import numpy as np
 from kser.data.audio import CLIP_SECONDS
 from kser.errors import KserConfigError, KserError
 from kser.evaluation.report import METRICS_FILE
+from kser.inference.bundle import Bundle, save_bundle
+from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.paths import atomic_write_json
-from kser.training.bundle import Bundle, save_bundle
 from kser.training.run_directory import (
     CONFIG_FILE,
     SUMMARY_FILE,
     check_same_configuration,
     split_is_complete,
 )
-from kser.training.speaker_adaptation import SpeakerAdaptation
 from kser.training.trainer import SCHEDULES, seed_everything, train
 
 # The architecture a feature gets when none is named: functionals are one vector

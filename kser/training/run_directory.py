@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kser.errors import KserConfigError
 from kser.evaluation.report import METRICS_FILE
-from kser.training.bundle import BUNDLE_FILE
+from kser.inference.bundle import BUNDLE_FILE
 from kser.training.resume import backed_up_epoch
 
 CONFIG_FILE = "config.json"
