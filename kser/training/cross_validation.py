@@ -30,13 +30,14 @@ from kser.errors import KserConfigError
 from kser.evaluation.report import METRICS_FILE  # noqa: F401  (older imports)
 from kser.evaluation.tables import Table, format_markdown_table, format_number
 from kser.paths import atomic_write_text
+from kser.training.run import MULTI_SPLIT_PROTOCOLS
 from kser.training.run_directory import (  # noqa: F401  (the last two: older imports)
     SUMMARY_FILE,
     check_same_configuration,
     split_is_complete,
 )
 
-CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
+CROSS_VALIDATION_PROTOCOLS = MULTI_SPLIT_PROTOCOLS
 REPORT_FILE = "cross_validation.md"
 FOLDS_FILE = "folds.csv"
 

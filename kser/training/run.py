@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from kser.data.audio import CLIP_SECONDS
-from kser.errors import KserConfigError, KserError
+from kser.errors import KserConfigError, KserDataError, KserError
 from kser.evaluation.report import METRICS_FILE
 from kser.inference.bundle import Bundle, save_bundle
 from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.paths import atomic_write_json
+from kser.training.options import check_option
 from kser.training.run_directory import (
     CONFIG_FILE,
     SUMMARY_FILE,
@@ -59,6 +60,9 @@ SEQUENCE_MODEL = "conv1d"
 # settle within 20.
 MODEL_EPOCHS = {"linear": 40, "kernel": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
+# Protocols of several splits (folds), and the kfold protocol's fold names.
+MULTI_SPLIT_PROTOCOLS = ("loso", "kfold")
+KFOLD_NAMES = tuple(f"kfold-{fold}" for fold in range(5))
 # The speaker prior's weight k while training on subsets; validation then picks
 # the bundle's own (`kser.training.speaker_settings`).
 TRAINING_PRIOR_CLIPS = 5.0
@@ -179,40 +183,34 @@ class ExperimentConfig:
         from kser.features.normalization import NORMALIZATIONS
         from kser.models import model_names
 
-        for name, value, allowed in (
-            ("protocol", self.protocol, PROTOCOLS),
-            ("model", self.model, model_names()),
-            ("normalization", self.normalization, NORMALIZATIONS),
-            ("schedule", self.schedule, SCHEDULES),
+        for name, rules in (
+            ("protocol", {"choices": PROTOCOLS}),
+            ("seed", {"whole_from": 0}),
+            ("feature", {"kind": str}),
+            ("feature_params", {"kind": dict}),
+            ("clip_seconds", {"positive": True}),
+            ("normalization", {"choices": NORMALIZATIONS}),
+            ("augment", {"kind": str}),
+            ("waveform_augment", {"kind": str}),
+            ("model", {"choices": model_names()}),
+            ("model_params", {"kind": dict}),
+            ("epochs", {"whole_from": 1}),
+            ("batch_size", {"whole_from": 1}),
+            ("learning_rate", {"positive": True}),
+            ("weight_decay", {"non_negative": True}),
+            ("schedule", {"choices": SCHEDULES}),
+            ("patience", {"whole_from": 1}),
+            ("class_weights", {"kind": bool}),
+            ("folds", {"kind": list, "optional": True}),
+            ("refit", {"kind": bool}),
+            ("speaker_adaptation", {"kind": bool}),
+            ("mixup", {"non_negative": True}),
+            ("speaker_prior", {"kind": bool}),
+            ("speaker_subsets", {"kind": bool}),
+            ("adversarial_training", {"kind": str, "optional": True}),
         ):
-            if value not in allowed:
-                raise KserConfigError(
-                    f"{name} must be one of {', '.join(allowed)}. Received: {name}={value!r}"
-                )
-        for name, value, smallest in (
-            ("epochs", self.epochs, 1),
-            ("batch_size", self.batch_size, 1),
-            ("patience", self.patience, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-                raise KserConfigError(
-                    f"{name} must be a whole number of at least {smallest}. "
-                    f"Received: {name}={value!r}"
-                )
-        for name, value in (
-            ("learning_rate", self.learning_rate),
-            ("clip_seconds", self.clip_seconds),
-        ):
-            if not value > 0:
-                raise KserConfigError(f"{name} must be positive. Received: {name}={value!r}")
-        if not self.weight_decay >= 0:
-            raise KserConfigError(
-                f"weight_decay must be 0 or positive. Received: weight_decay={self.weight_decay!r}"
-            )
-        if not self.mixup >= 0:
-            raise KserConfigError(
-                f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}"
-            )
+            check_option(name, getattr(self, name), **rules)
+        self._check_folds()
         try:
             _check_feature(self.feature, json.dumps(self.feature_params, sort_keys=True))
             if self.augment != "none":
@@ -221,6 +219,26 @@ class ExperimentConfig:
             self.training_attack()
         except (KserError, TypeError, ValueError) as error:  # e.g. n_mels="many"
             raise KserConfigError(str(error)) from None
+
+    def _check_folds(self) -> None:
+        """Fold names fit the protocol: "loso-<speaker>" or "kfold-<0..4>"; none for
+        single-split protocols. (Which speakers exist is known once the corpus loads.)"""
+        if not self.folds:
+            return
+        if self.protocol not in MULTI_SPLIT_PROTOCOLS:
+            raise KserConfigError(
+                f"folds apply to protocol {' or '.join(MULTI_SPLIT_PROTOCOLS)}, not "
+                f"{self.protocol!r}. Received: folds={self.folds}"
+            )
+        allowed = KFOLD_NAMES if self.protocol == "kfold" else None
+        for name in self.folds:
+            fits = isinstance(name, str) and name.startswith(f"{self.protocol}-")
+            if not fits or (allowed is not None and name not in allowed):
+                expected = ", ".join(allowed) if allowed else "loso-<speaker id>"
+                raise KserConfigError(
+                    f"folds of protocol {self.protocol!r} are named {expected}. "
+                    f"Received: folds={self.folds}"
+                )
 
     def training_attack(self):
         """The `kser.adversarial.Attack` of `adversarial_training`, or None."""
@@ -333,7 +351,12 @@ def run_experiment(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     check_same_configuration(run_dir, config)
-    every_split = make_splits(corpus, config.protocol, config.seed)
+    try:
+        every_split = make_splits(corpus, config.protocol, config.seed)
+    except ValueError as error:  # e.g. too few speakers for loso
+        raise KserDataError(
+            f"{corpus.source}: cannot split by {config.protocol}: {error}"
+        ) from None
     splits = selected_splits(every_split, config.folds)
     # Folds get a directory each, also when only some are selected now.
     multi_split = len(every_split) > 1
