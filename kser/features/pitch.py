@@ -2,9 +2,9 @@
 
 None of the 13 representations carries the absolute pitch of the voice (chroma
 folds it into pitch classes), yet pitch level, range and movement are the
-classic cues of arousal. On nEMO, leave-one-speaker-out with the 19
-`ProsodyFunctionals` alone (per-speaker z-scored, RBF SVM): UAR 0.54, as much
-as the 2,883 spectral functionals (0.52 with logistic regression); fused, 0.60.
+classic cues of arousal. On nEMO (leave-one-speaker-out, per-speaker
+z-scored) the 19 `ProsodyFunctionals` alone score about as well as the 2,883
+spectral functionals, and the two fused beat either (docs/results.md).
 
 `PitchTrack` is YIN (de Cheveigné and Kawahara, 2002) steps 1-4, as
 `librosa.yin` without its parabolic interpolation: on each centred frame the

@@ -97,11 +97,11 @@ class ExperimentConfig:
     The defaults are the best single configuration measured on unseen nEMO
     speakers (leave-one-speaker-out UAR): utterance functionals of seven
     stacked representations and of the pitch track (`kser.features.functionals`,
-    `kser.features.pitch`), z-scored per speaker, for `prosody_fusion`: 0.57,
-    0.62 with speaker adaptation, against 0.50 for a linear classifier on the
-    spectral functionals alone,
-    0.44 for a 1-D CNN over the frames of the same stack and 0.36 for that CNN
-    on log-mel alone; 2-D CNNs of the same budget stayed near chance.
+    `kser.features.pitch`), z-scored per speaker, for `prosody_fusion`, with
+    speaker adaptation. They beat a linear classifier on the spectral
+    functionals alone, a 1-D CNN over the frames of the same stack and that
+    CNN on log-mel alone; 2-D CNNs of the same budget stayed near chance.
+    Every figure, with its command: docs/results.md.
     `model=None` picks the feature's usual architecture (`default_model`),
     `epochs=None` the model's usual number (`MODEL_EPOCHS`).
 
@@ -112,8 +112,8 @@ class ExperimentConfig:
 
     `mixup`: the Beta(alpha, alpha) parameter of mixup on training batches
     (`kser.augment.mixup`; 0: none), after `augment`. Off by default: on the
-    full-width ResNet (`seed` protocol) 0.4 gave val UAR 0.815 in 39 epochs
-    against 0.848 without; weight decay 0.05 did better (0.904).
+    full-width ResNet (`seed` protocol) it lowered validation UAR, and weight
+    decay helped more (docs/results.md).
 
     `speaker_adaptation`: the bundle smooths each speaker's predictions over
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
@@ -129,12 +129,11 @@ class ExperimentConfig:
     the model learns every group size it will meet. Validation speakers then
     choose the prior's weight and how speaker adaptation grows with the clips
     (`kser.training.speaker_settings`). Both are on by default because, on
-    unseen nEMO speakers (leave-one-speaker-out, mean UAR over folds, each
-    test speaker's clips scored in random groups of N), they make one clip
-    usable without costing the full group: N=1 0.471, N=5 0.515, N=20 0.547,
-    all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
-    before; the best model without per-speaker normalization ("global")
-    reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
+    unseen nEMO speakers (leave-one-speaker-out, each test speaker's clips
+    scored in random groups of N), they make one clip usable (without them
+    it scores at or below chance) at about the cost of nothing with all the
+    speaker's clips, and beat the best model without per-speaker
+    normalization at every N (docs/speakers.md, docs/results.md).
 
     Every option is checked when the config is made (`KserConfigError`
     naming it), so a bad one is refused before any data is read.
