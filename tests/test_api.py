@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import kser
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 def test_the_top_level_names_are_the_pipeline_s_own():

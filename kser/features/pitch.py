@@ -30,8 +30,7 @@ from kser.features.base import (
     check_positive_int,
 )
 from kser.features.dsp import bins_first, centered_frames
-from kser.features.frame_stats import RmsEnergy
-from kser.features.functionals import DEFAULT_ACTIVE_THRESHOLD, Frames, active_frames
+from kser.features.frame_stats import DEFAULT_ACTIVE_THRESHOLD, Frames, RmsEnergy, active_frames
 
 # Semitones are counted from A1 = 55 Hz, so typical voices sit between 0 and 40.
 SEMITONE_REFERENCE_HZ = 55.0

@@ -11,7 +11,7 @@ import kser.training.bundle as old_location
 from kser.errors import KserBundleError
 from kser.inference import bundle as bundle_module
 from kser.inference.bundle import BUNDLE_FILE, load_bundle, save_bundle
-from tests.conftest import tone
+from tests.helpers import tone
 from tests.inference.version_1 import save_version_1_bundle
 from tests.training.conftest import make_bundle
 

@@ -8,7 +8,7 @@ import pytest
 
 from kser.cli import main
 from kser.training.run_directory import read_config
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 from tests.training.conftest import TINY_CNN
 
 

@@ -15,7 +15,7 @@ from kser import cli
 from kser.data import load_corpus
 from kser.training import run as run_module
 from kser.training import run_experiment
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 from tests.training.conftest import TINY_CONFIG
 
 FOLDS = ["loso-F1", "loso-M2"]
