@@ -223,19 +223,23 @@ def save_bundle(bundle: Bundle, directory, *, split=None, corpus=None) -> Path:
     _check_inputs(bundle, directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
-    feature_description = {
-        name: {
-            "name": extractor.name,
-            "params": extractor.params,
-            "code_version": FEATURE_CODE_VERSION,
-        }
-        for name, extractor in bundle.extractors.items()
-    }
     try:
         inference_model = type(bundle.model).from_config(bundle.model.get_config())
         inference_model.set_weights(bundle.model.get_weights())
         inference_model.save(staging / MODEL_FILE)
-        for name, normalizer in bundle.normalizers.items():
+        # Keyed by the saved model's input names: an unnamed input's name changes when a
+        # model is rebuilt from its config (a tensor's name, then its input layer's).
+        extractors = _keyed(bundle.extractor, inference_model)
+        normalizers = _keyed(bundle.normalizer, inference_model)
+        feature_description = {
+            name: {
+                "name": extractor.name,
+                "params": extractor.params,
+                "code_version": FEATURE_CODE_VERSION,
+            }
+            for name, extractor in extractors.items()
+        }
+        for name, normalizer in normalizers.items():
             normalizer.save(staging / normalizer_file(name))
         if split is not None:
             write_split(split, corpus, staging)
@@ -254,7 +258,7 @@ def save_bundle(bundle: Bundle, directory, *, split=None, corpus=None) -> Path:
                 "window_hop_seconds": WINDOW_HOP_SECONDS,
                 "features": feature_description,
                 "normalization": {
-                    name: normalizer.spec for name, normalizer in bundle.normalizers.items()
+                    name: normalizer.spec for name, normalizer in normalizers.items()
                 },
             },
         )

@@ -77,3 +77,17 @@ def test_the_old_import_paths_give_the_same_objects():
     assert old_location.load_bundle is load_bundle is bundle_module.load_bundle
     assert old_location.save_bundle is save_bundle is bundle_module.save_bundle
     assert old_location.Bundle is Bundle is bundle_module.Bundle
+
+
+def test_a_model_with_an_unnamed_input_is_keyed_by_its_saved_name(bundle, tmp_path):
+    import dataclasses
+
+    import keras
+
+    inputs = keras.Input(bundle.model.inputs[0].shape[1:])  # named by Keras, not by kser
+    model = keras.Model(inputs, keras.layers.Dense(6)(keras.layers.Flatten()(inputs)))
+    directory = save_bundle(dataclasses.replace(bundle, model=model), tmp_path / "bundle")
+    loaded = load_bundle(directory)
+    (name,) = json.loads((directory / BUNDLE_FILE).read_text())["features"]
+    assert list(loaded.extractors) == [name] == [loaded.model.inputs[0].name]
+    assert (directory / f"normalizer.{name}.json").is_file()
