@@ -27,8 +27,8 @@ from onnx import numpy_helper
 from kser.export import deployment_model, to_onnx
 from kser.export.optimize import optimise
 from kser.export.quantize import quantize
+from kser.inference.speaker_adaptation import suited_graph
 from kser.models import build_model
-from kser.training.speaker_adaptation import suited_graph
 
 
 def initializer_bytes(graph) -> dict[str, int]:

@@ -103,7 +103,10 @@ def run_single_experiment(name: str, doc: str, config, smoke_config, argv=None) 
         setup.corpus, setup.config(config, smoke_config), setup.run_dir, tracker=setup.tracker
     )
     print()
-    print(outcome.evaluation.format_text())
+    if outcome.evaluation is None:  # a finished run in --out: kept, not retrained
+        print(f"complete before, not retrained: test UAR {outcome.splits[0].metrics['uar']:.3f}")
+    else:
+        print(outcome.evaluation.format_text())
     print()
     print(f"report: {outcome.run_dir / 'report.html'} (also report.md, confusion.png)")
     print(f"model:  {outcome.splits[0].bundle_directory}")

@@ -72,6 +72,12 @@ def _add_train_arguments(parser):
     # Options left out keep `kser.training.ExperimentConfig`'s defaults.
     parser.add_argument("--data", help="corpus: nEMO directory, CSV file, or Hugging Face dataset")
     parser.add_argument(
+        "--config",
+        metavar="CONFIG_JSON",
+        help="start from a saved run's settings (RUN/config.json, or RUN); options given "
+        "here override them",
+    )
+    parser.add_argument(
         "--model",
         help="architecture: prosody_fusion, linear, conv1d, audio_resnet, vgg16, cnn3, ... "
         "(default: prosody_fusion for functionals, linear for prosody, else conv1d)",
@@ -97,7 +103,9 @@ def _add_train_arguments(parser):
     parser.add_argument(
         "--waveform-augment", help='waveforms, before features: "none", "default" or "op,op,..."'
     )
-    parser.add_argument("--class-weights", action="store_true", help="inverse-frequency loss")
+    parser.add_argument(
+        "--class-weights", action="store_true", default=None, help="inverse-frequency loss"
+    )
     parser.add_argument(
         "--mixup",
         type=float,
@@ -119,6 +127,7 @@ def _add_train_arguments(parser):
     parser.add_argument(
         "--refit",
         action="store_true",
+        default=None,
         help="after choosing the epoch on val, retrain on train + val for that many epochs",
     )
     _add_adaptation_argument(parser, default="on")
@@ -157,26 +166,32 @@ _TRAIN_OPTIONS = (
     "protocol", "seed", "feature", "normalization", "augment", "waveform_augment", "model",
     "epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "patience",
     "speaker_adaptation", "mixup", "adversarial_training", "speaker_prior", "speaker_subsets",
-    "channel_augmentation",
+    "class_weights", "refit", "channel_augmentation",
 )  # fmt: skip
 
 
 def _experiment_config(args):
-    """The `ExperimentConfig` of `kser train` or `kser cv` arguments, every option checked."""
-    from kser.training import ExperimentConfig
+    """The `ExperimentConfig` of `kser train` or `kser cv` arguments, every option checked:
+    `--config`'s saved settings, overridden by the options given."""
+    import dataclasses
 
-    given = {
-        name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
-    }
+    from kser.training import ExperimentConfig
+    from kser.training.run_directory import read_config
+
+    settings = dataclasses.asdict(read_config(args.config)) if args.config else {}
+    settings.update(
+        {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
+    )
+    for name, pairs, option in (
+        ("feature_params", args.feature_param, "--feature-param"),
+        ("model_params", args.model_param, "--model-param"),
+    ):
+        if pairs or name not in settings:
+            settings[name] = _key_values(pairs, option)
+    if args.fold is not None or "folds" not in settings:
+        settings["folds"] = args.fold
     try:
-        return ExperimentConfig(
-            **given,
-            feature_params=_key_values(args.feature_param, "--feature-param"),
-            model_params=_key_values(args.model_param, "--model-param"),
-            class_weights=args.class_weights,
-            refit=args.refit,
-            folds=args.fold,
-        )
+        return ExperimentConfig(**settings)
     except ValueError as error:  # the config's own checks, e.g. --epochs 0
         raise KserError(str(error)) from None
 
@@ -191,8 +206,10 @@ def _run_train(args):
     except KeyboardInterrupt:
         raise _interrupted(run_dir) from None
     for split in outcome.splits:
+        reused = "  (complete before, not retrained)" if split.reused else ""
         print(
-            f"{split.name}: test UAR {split.evaluation.uar:.3f}  bundle: {split.bundle_directory}"
+            f"{split.name}: test UAR {split.metrics['uar']:.3f}  "
+            f"bundle: {split.bundle_directory}{reused}"
         )
     if outcome.summary:
         uar = outcome.summary["uar"]
@@ -227,7 +244,6 @@ def _interrupted(run_dir) -> CommandInterrupted:
 
 def _add_cv_arguments(parser):
     _add_train_arguments(parser)
-    parser.set_defaults(protocol="loso")
 
 
 def _run_cv(args):
@@ -239,6 +255,8 @@ def _run_cv(args):
         run_cross_validation,
     )
 
+    if args.protocol is None and args.config is None:
+        args.protocol = "loso"
     config = _experiment_config(args)
     if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
         allowed = " or ".join(CROSS_VALIDATION_PROTOCOLS)
@@ -444,8 +462,8 @@ def _loaded_bundle(args):
         from kser.runtime import load_exported
 
         return load_exported(args.bundle, speaker_adaptation=args.speaker_adaptation)
+    from kser.inference.speaker_adaptation import SpeakerAdaptation
     from kser.training import load_bundle
-    from kser.training.speaker_adaptation import SpeakerAdaptation
 
     bundle = load_bundle(args.bundle)
     if args.speaker_adaptation is None:
@@ -619,7 +637,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from kser.version import __version__
+
     parser = argparse.ArgumentParser(prog="kser", description="Speech emotion recognition.")
+    parser.add_argument("--version", action="version", version=f"kser {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
         subparser = subparsers.add_parser(name, help=help_text)

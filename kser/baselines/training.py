@@ -25,9 +25,9 @@ def train_classic_split(corpus, config, split, split_dir, extractor, feature_set
     returns the `SplitOutcome` (its `training` is the selection record)."""
     from kser.data.splits import write_split
     from kser.evaluation import write_report
+    from kser.inference.bundle import Bundle, save_bundle
     from kser.speakers.adaptation import SpeakerAdaptation
     from kser.training import run
-    from kser.training.bundle import Bundle, save_bundle
 
     write_split(split, corpus, split_dir)
     labels = corpus.label_indices
@@ -99,4 +99,11 @@ def train_classic_split(corpus, config, split, split_dir, extractor, feature_set
             f"{evaluation.macro_f1:.3f}"
             + "".join(f" (without speaker adaptation {v:.3f})" for v in unadapted.values())
         )
-    return run.SplitOutcome(split.name, split_dir, bundle_dir, evaluation, selection)
+    return run.SplitOutcome(
+        split.name,
+        split_dir,
+        bundle_dir,
+        evaluation.to_dict(),
+        evaluation=evaluation,
+        training=selection,
+    )

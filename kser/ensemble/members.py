@@ -18,11 +18,11 @@ import numpy as np
 
 from kser.data.splits import Split
 from kser.errors import KserBundleError
+from kser.inference.bundle import Bundle, load_bundle
+from kser.inference.speaker_adaptation import SpeakerAdaptation, member_graph_vectors
 from kser.models.weighted_ensemble import WeightedEnsemble
-from kser.training.bundle import Bundle, load_bundle
 from kser.training.cross_validation import split_is_complete
 from kser.training.run import ExperimentConfig, run_split
-from kser.training.speaker_adaptation import SpeakerAdaptation, member_graph_vectors
 
 # How an ensemble adapts to each speaker when its members do: on their graph vectors joined.
 ENSEMBLE_ADAPTATION = SpeakerAdaptation(graph="members")
@@ -53,7 +53,15 @@ def train_member(corpus, member, split, directory, extractor, feature_set, verbo
     """
     directory = Path(directory)
     if not split_is_complete(directory):
-        run_split(corpus, member.config, split, directory, extractor, feature_set, None, verbose)
+        run_split(
+            corpus=corpus,
+            config=member.config,
+            split=split,
+            split_dir=directory,
+            extractor=extractor,
+            feature_set=feature_set,
+            verbose=verbose,
+        )
         return load_bundle(directory / "bundle")
     bundle = load_bundle(directory / "bundle")
     # A finished run is reused only if it read the same feature values: a

@@ -27,7 +27,7 @@ from keras_tuner.engine.base_tuner import BaseTuner
 from scipy.special import softmax
 
 from kser.ensemble.combiner import cross_fitted_logits, uar_of_logits
-from kser.training.speaker_adaptation import SpeakerAdaptation
+from kser.inference.speaker_adaptation import SpeakerAdaptation
 
 OBJECTIVE = "uar"
 PROJECT_NAME = "combiner_search"

@@ -19,8 +19,8 @@ import numpy as np
 import onnx
 
 from kser.errors import KserBundleError
+from kser.inference.speaker_adaptation import embedding_model, suited_graph
 from kser.runtime.layout import EMBEDDING_OUTPUT, PROBABILITIES_OUTPUT
-from kser.training.speaker_adaptation import embedding_model, suited_graph
 
 
 def deployment_model(model, adaptation_graph: str | None = None) -> keras.Model:

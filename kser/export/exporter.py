@@ -28,11 +28,11 @@ from kser.export.frontend import FrontEndError, front_end_function
 from kser.export.numpy_front_end import write_numpy_front_end
 from kser.export.optimize import optimise
 from kser.export.quantize import QUANTIZATIONS, quantize
+from kser.inference.bundle import _kser_version, _per_input, _replace_directory
+from kser.inference.speaker_adaptation import suited_graph
 from kser.paths import atomic_write_json
 from kser.runtime import layout
 from kser.runtime.features import load_numpy_extractor
-from kser.training.bundle import _kser_version, _per_input, _replace_directory
-from kser.training.speaker_adaptation import suited_graph
 
 # A front end whose ONNX output differs from the TensorFlow extractor's by more
 # than this (in feature units, relative to the features' range) is not used.
@@ -145,7 +145,7 @@ def _describe(bundle, quantization: str, opset: int, optimisation: str) -> dict:
 
 def _graph_vectors(model) -> dict | None:
     """For an ensemble, `{key: "output:<name>" | "input:<name>"}`: the vectors adaptation on
-    its members joins, as `kser.training.speaker_adaptation.graph_vectors` does."""
+    its members joins, as `kser.inference.speaker_adaptation.graph_vectors` does."""
     if suited_graph(model) != "members":
         return None
     vectors = {}

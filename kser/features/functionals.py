@@ -14,90 +14,26 @@ of short clips included, which says how much of the clip is speech) and over
 the active frames only (RMS energy at least `active_threshold` times the
 clip's loudest frame), which describe the voice itself.
 
-On nEMO, leave-one-speaker-out with logistic regression on the default stack:
-mean/std/p10/p90/delta-std of all frames 0.445 UAR with per-speaker
-normalization of the functionals (0.333 with global normalization only); all
-eleven statistics 0.495; adding those of the active frames 0.521. The
-prosodic statistics of `kser.features.pitch` are appended last (`prosody`):
-`prosody_fusion` reads them with an MLP of their own (0.57 in kser).
+On nEMO (leave-one-speaker-out, logistic regression on the default stack),
+per-speaker normalization of the functionals beat global normalization, all
+eleven statistics beat the first five, and those of the active frames added
+more: hence both sets, by default. The prosodic statistics of
+`kser.features.pitch` are appended last (`prosody`): `prosody_fusion` reads
+them with an MLP of their own. Figures: docs/results.md.
 """
 
 from __future__ import annotations
-
-import functools
 
 import tensorflow as tf
 
 from kser.data.audio import SAMPLE_RATE
 from kser.errors import KserFeatureError
 from kser.features.base import HOP_LENGTH, FeatureExtractor
+from kser.features.frame_stats import DEFAULT_ACTIVE_THRESHOLD, Frames, active_frames
 from kser.features.stacked import DEFAULT_FEATURES
 
 # Moments below this variance count as constant (a silent or flat bin): skewness 0.
 VARIANCE_FLOOR = 1e-12
-DEFAULT_ACTIVE_THRESHOLD = 0.1
-
-
-class Frames:
-    """`(batch, n_bins, n_frames)` values with a `(batch, 1, n_frames)` 0/1 mask of
-    the frames that count, and the weighted moments every statistic needs."""
-
-    def __init__(self, values, mask):
-        self.values = values
-        self.mask = mask
-        self.count = tf.maximum(tf.reduce_sum(mask, axis=-1), 1.0)
-
-    def mean(self, values=None):
-        """Mean over the frames that count of `values` (default: the frames' own)."""
-        values = self.values if values is None else values
-        return tf.reduce_sum(values * self.mask, axis=-1) / self.count
-
-    def centred(self):
-        return self.values - self.mean()[..., tf.newaxis]
-
-    def variance(self):
-        return self.mean(tf.square(self.centred()))
-
-    def std(self):
-        return tf.sqrt(self.variance())
-
-    def abs_mean(self):
-        return self.mean(tf.abs(self.values))
-
-    def change(self, order):
-        """Frame-to-frame differences of `order` (1 or 2), with the mask of the
-        differences whose frames all count."""
-        values, mask = self.values, self.mask
-        for _ in range(order):
-            values = values[..., 1:] - values[..., :-1]
-            mask = mask[..., 1:] * mask[..., :-1]
-        return Frames(values, mask)
-
-    @functools.cached_property
-    def ordered(self):
-        """The values sorted over time, the frames that do not count last."""
-        return tf.sort(tf.where(self.mask > 0, self.values, self.values.dtype.max), axis=-1)
-
-    def percentile(self, q):
-        """numpy's default ("linear") percentile over the frames that count."""
-        ordered = self.ordered
-        position = q / 100.0 * (self.count - 1.0)  # (batch, 1)
-        low = tf.floor(position)
-        weight = (position - low)[..., tf.newaxis]
-        low = tf.cast(low, tf.int32)[..., tf.newaxis]
-        high = tf.minimum(low + 1, tf.cast(self.count, tf.int32)[..., tf.newaxis] - 1)
-        bins = tf.shape(ordered)[1]
-        lower = tf.gather(ordered, tf.repeat(low, bins, axis=1), axis=-1, batch_dims=2)[..., 0]
-        upper = tf.gather(ordered, tf.repeat(high, bins, axis=1), axis=-1, batch_dims=2)[..., 0]
-        return lower + weight[..., 0] * (upper - lower)
-
-
-def active_frames(energy, threshold):
-    """`(batch, 1, n_frames)` 0/1: frames whose RMS `energy` is at least
-    `threshold` times the clip's loudest frame's."""
-    loudest = tf.reduce_max(energy, axis=-1, keepdims=True)
-    # `>=`: a silent clip (loudest frame 0) keeps all its frames.
-    return tf.cast(energy >= threshold * loudest, energy.dtype)
 
 
 def _skewness(frames):
@@ -253,7 +189,7 @@ class MfccFunctionals(UtteranceFunctionals):
     its emotion, against 71 % for the default functionals. Alone they classify
     unseen speakers worse (logistic regression, leave-one-speaker-out UAR
     0.43), so their use is as an ensemble member whose input sharpens the
-    ensemble's speaker adaptation (`kser.training.speaker_adaptation`). The
+    ensemble's speaker adaptation (`kser.inference.speaker_adaptation`). The
     name keeps them apart from the default functionals wherever inputs are
     keyed by feature name (ensemble inputs, caches).
 

@@ -2,9 +2,9 @@
 
 None of the 13 representations carries the absolute pitch of the voice (chroma
 folds it into pitch classes), yet pitch level, range and movement are the
-classic cues of arousal. On nEMO, leave-one-speaker-out with the 19
-`ProsodyFunctionals` alone (per-speaker z-scored, RBF SVM): UAR 0.54, as much
-as the 2,883 spectral functionals (0.52 with logistic regression); fused, 0.60.
+classic cues of arousal. On nEMO (leave-one-speaker-out, per-speaker
+z-scored) the 19 `ProsodyFunctionals` alone score about as well as the 2,883
+spectral functionals, and the two fused beat either (docs/results.md).
 
 `PitchTrack` is YIN (de Cheveigné and Kawahara, 2002) steps 1-4, as
 `librosa.yin` without its parabolic interpolation: on each centred frame the
@@ -30,8 +30,7 @@ from kser.features.base import (
     check_positive_int,
 )
 from kser.features.dsp import bins_first, centered_frames
-from kser.features.frame_stats import RmsEnergy
-from kser.features.functionals import DEFAULT_ACTIVE_THRESHOLD, Frames, active_frames
+from kser.features.frame_stats import DEFAULT_ACTIVE_THRESHOLD, Frames, RmsEnergy, active_frames
 
 # Semitones are counted from A1 = 55 Hz, so typical voices sit between 0 and 40.
 SEMITONE_REFERENCE_HZ = 55.0

@@ -14,13 +14,14 @@ from keras import layers, ops
 from kser.errors import KserModelError
 from kser.models import arguments
 
-NORMALIZATIONS = ("softmax", "non_negative")
+# How member weights are kept valid (not the feature normalizations of kser.features).
+WEIGHT_NORMALIZATIONS = ("softmax", "non_negative")
 
 
 def _check_normalization_and_l1(normalization, l1):
-    if normalization not in NORMALIZATIONS:
+    if normalization not in WEIGHT_NORMALIZATIONS:
         raise KserModelError(
-            f"`normalization` must be one of {NORMALIZATIONS}. "
+            f"`normalization` must be one of {WEIGHT_NORMALIZATIONS}. "
             f"Received: normalization={normalization!r}"
         )
     if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not l1 >= 0:

@@ -1,7 +1,7 @@
 """Speaker adaptation at prediction time: label propagation over one speaker's clips.
 
 Numpy only (no Keras), so `kser.runtime` adapts as bundles do; the vectors
-of a Keras model's graph come from `kser.training.speaker_adaptation`.
+of a Keras model's graph come from `kser.inference.speaker_adaptation`.
 
 Clips of one speaker in the same emotion resemble each other more than the
 model's view of an unheard voice suggests. Given all clips of a speaker
@@ -110,7 +110,7 @@ class SpeakerAdaptation:
     def suited_to(cls, model) -> SpeakerAdaptation:
         """The measured choice for `model`: for an ensemble its members' vectors, else
         its embedding when it reads frames and has a "logits" layer, else its input."""
-        from kser.training.speaker_adaptation import suited_graph  # needs Keras
+        from kser.inference.speaker_adaptation import suited_graph  # needs Keras
 
         return cls(graph=suited_graph(model))
 

@@ -6,7 +6,7 @@ bundle = load_bundle(outcome.splits[0].bundle_directory)
 bundle.predict_files(["clip.wav"])
 """
 
-from kser.training.bundle import Bundle, FilePrediction, load_bundle, save_bundle
+from kser.inference.bundle import Bundle, FilePrediction, load_bundle, save_bundle
 from kser.training.cross_validation import CrossValidationOutcome, run_cross_validation
 from kser.training.run import (
     ExperimentConfig,

@@ -2,12 +2,12 @@
 
     outcome = run_cross_validation(load_corpus(), ExperimentConfig(protocol="loso"), "runs/cv")
 
-Each fold is trained by `run_experiment`'s per-split step (file lists,
-training with checkpoint selection, report, bundle) into `<run_dir>/<fold>/`.
-A fold whose directory holds metrics.json and bundle/bundle.json is complete
-and is never trained again: rerunning the same command after an interruption
-trains only the missing folds, and the interrupted one resumes from its
-checkpoints. The run directory also gets
+The folds are trained by `run_experiment` (file lists, training with
+checkpoint selection, report, bundle) into `<run_dir>/<fold>/`. A fold whose
+directory holds metrics.json and bundle/bundle.json is complete and is never
+trained again: rerunning the same command after an interruption trains only
+the missing folds, and the interrupted one resumes from its checkpoints.
+Cross-validation adds the tables; the run directory gets
 
     config.json              the configuration; a rerun must match it (except `folds`)
     summary.json             mean ± std over folds, pooled confusion matrix, per-fold rows
@@ -23,24 +23,21 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kser.errors import KserError
-from kser.evaluation.report import METRICS_FILE
+from kser.errors import KserConfigError
+from kser.evaluation.report import METRICS_FILE  # noqa: F401  (older imports)
 from kser.evaluation.tables import Table, format_markdown_table, format_number
-from kser.paths import atomic_write_json, atomic_write_text
-from kser.training.run import cached_features, run_split, selected_splits
-from kser.training.run_directory import (
-    CONFIG_FILE,
+from kser.paths import atomic_write_text
+from kser.training.run import MULTI_SPLIT_PROTOCOLS
+from kser.training.run_directory import (  # noqa: F401  (the last two: older imports)
     SUMMARY_FILE,
     check_same_configuration,
     split_is_complete,
 )
 
-CROSS_VALIDATION_PROTOCOLS = ("loso", "kfold")
+CROSS_VALIDATION_PROTOCOLS = MULTI_SPLIT_PROTOCOLS
 REPORT_FILE = "cross_validation.md"
 FOLDS_FILE = "folds.csv"
 
@@ -78,48 +75,28 @@ def run_cross_validation(
         verbose: 0 silent, 1 progress bars, 2 one line per epoch.
 
     Raises:
-        ValueError: another protocol, or an unknown fold name.
-        KserError: `run_dir` holds a run made with a different configuration.
+        KserConfigError: another protocol, an unknown fold name, or a
+            `run_dir` holding a run made with a different configuration.
     """
-    from kser.data.splits import make_splits
-    from kser.evaluation import aggregate_folds
+    from kser.training.run import run_experiment
 
     if config.protocol not in CROSS_VALIDATION_PROTOCOLS:
-        raise ValueError(
+        raise KserConfigError(
             f"cross-validation needs protocol {' or '.join(CROSS_VALIDATION_PROTOCOLS)}. "
             f"Received: protocol={config.protocol!r}"
         )
-    start = time.perf_counter()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    check_same_configuration(run_dir, config)
-    atomic_write_json(run_dir / CONFIG_FILE, dataclasses.asdict(config))
-    splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
-
-    trained, reused = [], []
-    extractor = feature_set = None
-    for split in splits:
-        fold_dir = run_dir / split.name
-        if split_is_complete(fold_dir):
-            reused.append(split.name)
-            if verbose:
-                print(f"kser: {split.name}: complete in {fold_dir}, not retrained")
-            continue
-        if feature_set is None:  # only when a fold needs training
-            extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
-        run_split(corpus, config, split, fold_dir, extractor, feature_set, tracker, verbose)
-        trained.append(split.name)
-
-    names = [split.name for split in splits]
-    records = [_read_metrics(run_dir / name) for name in names]
-    summary = {"protocol": config.protocol, **aggregate_folds(records, names)}
+    outcome = run_experiment(
+        corpus, config, run_dir, tracker=tracker, cache_root=cache_root, verbose=verbose
+    )
+    run_dir, summary = outcome.run_dir, outcome.summary
     title = f"{config.run_name()}: {summary['n_folds']} folds ({run_dir.name})"
-    atomic_write_json(run_dir / SUMMARY_FILE, summary)
     atomic_write_text(run_dir / REPORT_FILE, cross_validation_markdown(summary, title))
     atomic_write_text(run_dir / FOLDS_FILE, _folds_csv(summary))
     if tracker is not None:
         _log_summary(tracker, run_dir, config, summary)
-    return CrossValidationOutcome(run_dir, summary, trained, reused, time.perf_counter() - start)
+    return CrossValidationOutcome(
+        run_dir, summary, outcome.trained, outcome.reused, outcome.seconds
+    )
 
 
 def cross_validation_tables(summary: dict) -> list[Table]:
@@ -179,14 +156,6 @@ def _folds_csv(summary: dict) -> str:
     writer.writeheader()
     writer.writerows({key: fold[key] for key in columns} for fold in summary["folds"])
     return buffer.getvalue()
-
-
-def _read_metrics(fold_dir: Path) -> dict:
-    path = fold_dir / METRICS_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise KserError(f"{path}: cannot read the fold's metrics ({error})") from None
 
 
 def _log_summary(tracker, run_dir: Path, config, summary: dict) -> None:

@@ -12,8 +12,9 @@ script. A run directory holds, per split of the protocol:
     <run_dir>/config.json         the experiment's parameters
     <run_dir>/summary.json        mean ± std over folds (multi-fold protocols)
 
-Running the same configuration into the same run directory again resumes an
-interrupted training where it stopped.
+Running the same configuration into the same run directory again trains only
+what is missing: complete splits are kept, an interrupted one resumes where it
+stopped (`run_experiment`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ import numpy as np
 
 from kser.baselines import CLASSIC_MODELS
 from kser.data.audio import CLIP_SECONDS
-from kser.errors import KserConfigError, KserError
+from kser.errors import KserConfigError, KserDataError, KserError
+from kser.evaluation.report import METRICS_FILE
+from kser.inference.bundle import Bundle, save_bundle
+from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.paths import atomic_write_json
-from kser.training.bundle import Bundle, save_bundle
-from kser.training.run_directory import CONFIG_FILE, check_same_configuration
-from kser.training.speaker_adaptation import SpeakerAdaptation
+from kser.training.options import check_option
+from kser.training.run_directory import (
+    CONFIG_FILE,
+    SUMMARY_FILE,
+    check_same_configuration,
+    split_is_complete,
+)
 from kser.training.trainer import SCHEDULES, seed_everything, train
 
 # The architecture a feature gets when none is named: functionals are one vector
@@ -53,6 +61,9 @@ SEQUENCE_MODEL = "conv1d"
 # settle within 20.
 MODEL_EPOCHS = {"linear": 40, "kernel": 40, "prosody_fusion": 40}
 DEFAULT_EPOCHS = 20
+# Protocols of several splits (folds), and the kfold protocol's fold names.
+MULTI_SPLIT_PROTOCOLS = ("loso", "kfold")
+KFOLD_NAMES = tuple(f"kfold-{fold}" for fold in range(5))
 # The speaker prior's weight k while training on subsets; validation then picks
 # the bundle's own (`kser.training.speaker_settings`).
 TRAINING_PRIOR_CLIPS = 5.0
@@ -87,11 +98,11 @@ class ExperimentConfig:
     The defaults are the best single configuration measured on unseen nEMO
     speakers (leave-one-speaker-out UAR): utterance functionals of seven
     stacked representations and of the pitch track (`kser.features.functionals`,
-    `kser.features.pitch`), z-scored per speaker, for `prosody_fusion`: 0.57,
-    0.62 with speaker adaptation, against 0.50 for a linear classifier on the
-    spectral functionals alone,
-    0.44 for a 1-D CNN over the frames of the same stack and 0.36 for that CNN
-    on log-mel alone; 2-D CNNs of the same budget stayed near chance.
+    `kser.features.pitch`), z-scored per speaker, for `prosody_fusion`, with
+    speaker adaptation. They beat a linear classifier on the spectral
+    functionals alone, a 1-D CNN over the frames of the same stack and that
+    CNN on log-mel alone; 2-D CNNs of the same budget stayed near chance.
+    Every figure, with its command: docs/results.md.
     `model=None` picks the feature's usual architecture (`default_model`),
     `epochs=None` the model's usual number (`MODEL_EPOCHS`).
 
@@ -102,8 +113,8 @@ class ExperimentConfig:
 
     `mixup`: the Beta(alpha, alpha) parameter of mixup on training batches
     (`kser.augment.mixup`; 0: none), after `augment`. Off by default: on the
-    full-width ResNet (`seed` protocol) 0.4 gave val UAR 0.815 in 39 epochs
-    against 0.848 without; weight decay 0.05 did better (0.904).
+    full-width ResNet (`seed` protocol) it lowered validation UAR, and weight
+    decay helped more (docs/results.md).
 
     `speaker_adaptation`: the bundle smooths each speaker's predictions over
     that speaker's most similar clips (`SpeakerAdaptation.suited_to` the
@@ -119,12 +130,11 @@ class ExperimentConfig:
     the model learns every group size it will meet. Validation speakers then
     choose the prior's weight and how speaker adaptation grows with the clips
     (`kser.training.speaker_settings`). Both are on by default because, on
-    unseen nEMO speakers (leave-one-speaker-out, mean UAR over folds, each
-    test speaker's clips scored in random groups of N), they make one clip
-    usable without costing the full group: N=1 0.471, N=5 0.515, N=20 0.547,
-    all 0.614, against 0.143 (at or below chance), 0.459, 0.541 and 0.618
-    before; the best model without per-speaker normalization ("global")
-    reaches 0.439 at N=1 and 0.443 with all clips (docs/speakers.md).
+    unseen nEMO speakers (leave-one-speaker-out, each test speaker's clips
+    scored in random groups of N), they make one clip usable (without them
+    it scores at or below chance) at about the cost of nothing with all the
+    speaker's clips, and beat the best model without per-speaker
+    normalization at every N (docs/speakers.md, docs/results.md).
     `voice_prior` (off by default): shrink towards a mixture of the training
     speakers' statistics weighted by their similarity to the clips
     (`kser.speakers.statistics.VoiceStatistics`) instead of the population's;
@@ -185,40 +195,36 @@ class ExperimentConfig:
         from kser.features.normalization import NORMALIZATIONS
         from kser.models import model_names
 
-        for name, value, allowed in (
-            ("protocol", self.protocol, PROTOCOLS),
-            ("model", self.model, (*model_names(), *CLASSIC_MODELS)),
-            ("normalization", self.normalization, NORMALIZATIONS),
-            ("schedule", self.schedule, SCHEDULES),
+        for name, rules in (
+            ("protocol", {"choices": PROTOCOLS}),
+            ("seed", {"whole_from": 0}),
+            ("feature", {"kind": str}),
+            ("feature_params", {"kind": dict}),
+            ("clip_seconds", {"positive": True}),
+            ("normalization", {"choices": NORMALIZATIONS}),
+            ("augment", {"kind": str}),
+            ("waveform_augment", {"kind": str}),
+            ("model", {"choices": (*model_names(), *CLASSIC_MODELS)}),
+            ("model_params", {"kind": dict}),
+            ("epochs", {"whole_from": 1}),
+            ("batch_size", {"whole_from": 1}),
+            ("learning_rate", {"positive": True}),
+            ("weight_decay", {"non_negative": True}),
+            ("schedule", {"choices": SCHEDULES}),
+            ("patience", {"whole_from": 1}),
+            ("class_weights", {"kind": bool}),
+            ("folds", {"kind": list, "optional": True}),
+            ("refit", {"kind": bool}),
+            ("speaker_adaptation", {"kind": bool}),
+            ("mixup", {"non_negative": True}),
+            ("speaker_prior", {"kind": bool}),
+            ("speaker_subsets", {"kind": bool}),
+            ("voice_prior", {"kind": bool}),
+            ("adversarial_training", {"kind": str, "optional": True}),
+            ("channel_augmentation", {"kind": str, "optional": True}),
         ):
-            if value not in allowed:
-                raise KserConfigError(
-                    f"{name} must be one of {', '.join(allowed)}. Received: {name}={value!r}"
-                )
-        for name, value, smallest in (
-            ("epochs", self.epochs, 1),
-            ("batch_size", self.batch_size, 1),
-            ("patience", self.patience, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-                raise KserConfigError(
-                    f"{name} must be a whole number of at least {smallest}. "
-                    f"Received: {name}={value!r}"
-                )
-        for name, value in (
-            ("learning_rate", self.learning_rate),
-            ("clip_seconds", self.clip_seconds),
-        ):
-            if not value > 0:
-                raise KserConfigError(f"{name} must be positive. Received: {name}={value!r}")
-        if not self.weight_decay >= 0:
-            raise KserConfigError(
-                f"weight_decay must be 0 or positive. Received: weight_decay={self.weight_decay!r}"
-            )
-        if not self.mixup >= 0:
-            raise KserConfigError(
-                f"mixup must be 0 (off) or positive. Received: mixup={self.mixup!r}"
-            )
+            check_option(name, getattr(self, name), **rules)
+        self._check_folds()
         try:
             _check_feature(self.feature, json.dumps(self.feature_params, sort_keys=True))
             if self.augment != "none":
@@ -240,6 +246,26 @@ class ExperimentConfig:
                 "channel_augmentation and waveform_augment both change the training audio: "
                 f"pick one. Received: waveform_augment={self.waveform_augment!r}"
             )
+
+    def _check_folds(self) -> None:
+        """Fold names fit the protocol: "loso-<speaker>" or "kfold-<0..4>"; none for
+        single-split protocols. (Which speakers exist is known once the corpus loads.)"""
+        if not self.folds:
+            return
+        if self.protocol not in MULTI_SPLIT_PROTOCOLS:
+            raise KserConfigError(
+                f"folds apply to protocol {' or '.join(MULTI_SPLIT_PROTOCOLS)}, not "
+                f"{self.protocol!r}. Received: folds={self.folds}"
+            )
+        allowed = KFOLD_NAMES if self.protocol == "kfold" else None
+        for name in self.folds:
+            fits = isinstance(name, str) and name.startswith(f"{self.protocol}-")
+            if not fits or (allowed is not None and name not in allowed):
+                expected = ", ".join(allowed) if allowed else "loso-<speaker id>"
+                raise KserConfigError(
+                    f"folds of protocol {self.protocol!r} are named {expected}. "
+                    f"Received: folds={self.folds}"
+                )
 
     def training_attack(self):
         """The `kser.adversarial.Attack` of `adversarial_training`, or None."""
@@ -271,13 +297,20 @@ class ExperimentConfig:
 
 @dataclass
 class SplitOutcome:
-    """One split's trained bundle and test evaluation."""
+    """One split's trained bundle and test scores.
+
+    `metrics`: the test scores as in the split's metrics.json. `evaluation`
+    (the `EvaluationResult`) and `training` (the `TrainingResult`) are None
+    for a split found complete and not trained again (`reused`).
+    """
 
     name: str
     directory: Path
     bundle_directory: Path
-    evaluation: object
-    training: object
+    metrics: dict
+    evaluation: object = None
+    training: object = None
+    reused: bool = False
 
 
 @dataclass
@@ -293,6 +326,28 @@ class ExperimentOutcome:
         if len(self.splits) != 1:
             raise ValueError(f"{len(self.splits)} splits; read .splits or .summary instead")
         return self.splits[0].evaluation
+
+    @property
+    def trained(self) -> list[str]:
+        """The splits this call trained."""
+        return [split.name for split in self.splits if not split.reused]
+
+    @property
+    def reused(self) -> list[str]:
+        """The splits found complete and not trained again."""
+        return [split.name for split in self.splits if split.reused]
+
+
+@dataclass
+class FittedSplit:
+    """What `fit_split` trained: the model to keep, its normalizer, the training record
+    (the selection run's, also with `refit`) and the parameters it was logged with."""
+
+    model: object
+    normalizer: object
+    training: object
+    params: dict
+    split_info: dict
 
 
 def default_run_dir(name: str, root="runs") -> Path:
@@ -312,7 +367,15 @@ def run_experiment(
 ) -> ExperimentOutcome:
     """Train and evaluate `config` on `corpus` (a `kser.data.Corpus`), writing into `run_dir`.
 
-    `tracker`: a `kser.training.Tracker` (one MLflow run per split), or None.
+    Every protocol alike: a split whose directory is complete (metrics.json
+    and bundle, `split_is_complete`) is not trained again, an interrupted one
+    resumes from its checkpoints, so rerunning the same command after an
+    interruption finishes the run. Features are extracted only when a split
+    needs training. A multi-split protocol (loso, kfold) gives each fold its
+    `<run_dir>/<fold>/` and a summary.json (mean ± std over the folds run)
+    rebuilt from every fold's metrics.json, reused or trained alike.
+
+    `tracker`: a `kser.training.Tracker` (one MLflow run per trained split), or None.
     `verbose`: 0 silent, 1 progress bars, 2 one line per epoch.
 
     Raises:
@@ -324,26 +387,52 @@ def run_experiment(
     start = time.perf_counter()
     run_dir = Path(run_dir)
     check_same_configuration(run_dir, config)
-    splits = selected_splits(make_splits(corpus, config.protocol, config.seed), config.folds)
+    try:
+        every_split = make_splits(corpus, config.protocol, config.seed)
+    except ValueError as error:  # e.g. too few speakers for loso
+        raise KserDataError(
+            f"{corpus.source}: cannot split by {config.protocol}: {error}"
+        ) from None
+    splits = selected_splits(every_split, config.folds)
+    # Folds get a directory each, also when only some are selected now.
+    multi_split = len(every_split) > 1
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / CONFIG_FILE, dataclasses.asdict(config))
-    extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
     outcomes = []
+    extractor = feature_set = None
     for split in splits:
-        split_dir = run_dir if len(splits) == 1 else run_dir / split.name
+        split_dir = run_dir / split.name if multi_split else run_dir
+        if split_is_complete(split_dir):
+            if verbose:
+                print(f"kser: {split.name}: complete in {split_dir}, not retrained")
+            outcomes.append(_reused_split(split.name, split_dir))
+            continue
+        if feature_set is None:  # only when a split needs training
+            extractor, feature_set = cached_features(corpus, config, cache_root, verbose)
         if verbose:
             print(f"kser: split {split.name}: {_describe_split(split, corpus)}")
         outcomes.append(
-            run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose)
+            run_split(
+                corpus=corpus,
+                config=config,
+                split=split,
+                split_dir=split_dir,
+                extractor=extractor,
+                feature_set=feature_set,
+                tracker=tracker,
+                verbose=verbose,
+            )
         )
     summary = None
-    if len(outcomes) > 1:
+    if multi_split:
         from kser.evaluation import aggregate_folds
 
-        summary = aggregate_folds(
-            [outcome.evaluation for outcome in outcomes], [outcome.name for outcome in outcomes]
-        )
-        atomic_write_json(run_dir / "summary.json", summary)
+        names = [outcome.name for outcome in outcomes]
+        summary = {
+            "protocol": config.protocol,
+            **aggregate_folds([outcome.metrics for outcome in outcomes], names),
+        }
+        atomic_write_json(run_dir / SUMMARY_FILE, summary)
     return ExperimentOutcome(run_dir, outcomes, summary, time.perf_counter() - start)
 
 
@@ -363,16 +452,20 @@ def cached_features(corpus, config: ExperimentConfig, cache_root=None, verbose: 
     return extractor, feature_set
 
 
-def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker, verbose):
-    from kser.data.splits import write_split
-    from kser.evaluation import write_report
-    from kser.training.augmented_batches import training_batches
+def run_split(
+    *, corpus, config, split, split_dir, extractor, feature_set, tracker=None, verbose: int = 1
+) -> SplitOutcome:
+    """Train, bundle, score and report one split of `corpus` into `split_dir`.
 
-    # MLflow run name: the run directory's, plus the fold's for multi-fold protocols.
+    The three steps are `fit_split`, `build_bundle` and `score_and_report`;
+    `tracker` (a `kser.training.Tracker`, or None) gets one MLflow run for the
+    split, named after the run directory (and the fold, for multi-fold protocols).
+    """
+    from kser.data.splits import write_split
+
     tracking_name = split_dir.name
     if split_dir.name == split.name:
         tracking_name = f"{split_dir.parent.name}/{split.name}"
-
     if config.model in CLASSIC_MODELS:
         from kser.baselines.training import train_classic_split
 
@@ -382,6 +475,47 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     # Seed first: the dataset's shuffle and the model's initial weights both depend on it.
     seed_everything(config.seed)
     write_split(split, corpus, split_dir)
+    with _tracked_run(tracker, tracking_name, split_dir) as run:
+        fitted = fit_split(
+            corpus=corpus,
+            config=config,
+            split=split,
+            split_dir=split_dir,
+            extractor=extractor,
+            feature_set=feature_set,
+            run=run,
+            verbose=verbose,
+        )
+        bundle = build_bundle(
+            fitted=fitted,
+            corpus=corpus,
+            config=config,
+            split=split,
+            split_dir=split_dir,
+            extractor=extractor,
+            feature_set=feature_set,
+        )
+        return score_and_report(
+            bundle=bundle,
+            fitted=fitted,
+            corpus=corpus,
+            config=config,
+            split=split,
+            split_dir=split_dir,
+            feature_set=feature_set,
+            run=run,
+            verbose=verbose,
+        )
+
+
+def fit_split(
+    *, corpus, config, split, split_dir, extractor, feature_set, run=None, verbose: int = 1
+) -> FittedSplit:
+    """Train `config`'s model on `split.train`, choosing the epoch on `split.val`
+    (checkpoints in `split_dir`, resumable), then with `config.refit` a fresh one
+    on both. `run`: the split's open MLflow run (its parameters are logged), or None."""
+    from kser.training.augmented_batches import training_batches
+
     labels = corpus.label_indices
     normalizer = feature_set.fit_normalizer(
         config.normalization, split.train, config.prior_clips, config.voice_temperature
@@ -398,7 +532,6 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
     val_data = feature_set.dataset(
         split.val, labels, batch_size=config.batch_size, normalizer=normalizer
     )
-
     model = _build(config, feature_set, corpus)
     class_weights = _balanced_class_weights(labels[split.train]) if config.class_weights else None
     split_info = split_summary(corpus, split)
@@ -408,101 +541,118 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
         "feature_shape": list(feature_set.shape),
         "model_parameters": model.count_params(),
     }
-    with _tracked_run(tracker, tracking_name, split_dir) as run:
-        if run is not None:
-            run.log_params(params)
-        training = train(
-            model,
-            train_data,
-            val_data,
-            run_dir=split_dir,
-            epochs=config.epochs,
-            learning_rate=config.learning_rate,
-            weight_decay=config.weight_decay,
-            schedule=config.schedule,
-            patience=config.patience,
-            class_weights=class_weights,
-            seed=config.seed,
-            tracker=run,
-            verbose=verbose,
-            adversarial_training=config.training_attack(),
+    if run is not None:
+        run.log_params(params)
+    training = train(
+        model,
+        train_data,
+        val_data,
+        run_dir=split_dir,
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        schedule=config.schedule,
+        patience=config.patience,
+        class_weights=class_weights,
+        seed=config.seed,
+        tracker=run,
+        verbose=verbose,
+        adversarial_training=config.training_attack(),
+    )
+    if config.refit:
+        model, normalizer = _refit(
+            corpus, config, split, split_dir, extractor, feature_set, training, verbose
         )
-        if config.refit:
-            model, normalizer = _refit(
-                corpus, config, split, split_dir, extractor, feature_set, training, verbose
-            )
-        bundle = Bundle(
-            model=model,
-            extractor=extractor,
-            normalizer=normalizer,
-            labels=tuple(corpus.labels),
-            clip_seconds=config.clip_seconds,
-            info={
-                "model": {"name": config.model, "params": config.model_params},
-                "protocol": config.protocol,
-                "split": split_info,
-                "training": {
-                    **training.params,
-                    "batch_size": config.batch_size,
-                    "augment": config.augment,
-                    "waveform_augment": config.waveform_augment,
-                    "channel_augmentation": config.channel_augmentation,
-                    "mixup": config.mixup,
-                    "adversarial_training": config.adversarial_training,
-                    "best_epoch": training.best_epoch,
-                    "best_val_uar": training.best_val_uar,
-                    "epochs_run": training.epochs_run,
-                    "refit_on_train_and_val": config.refit,
-                },
-                "corpus": corpus.source,
-                "speaker_adaptation": (
-                    SpeakerAdaptation.suited_to(model).to_dict()
-                    if config.speaker_adaptation
-                    else None
-                ),
-            },
-        )
-        # (A refit model trained on the validation clips: they can tune nothing.)
-        if not config.refit and len(split.val):
-            bundle = _fit_speaker_settings(
-                bundle, corpus, split.val, feature_set, split_dir, config.seed
-            )
-            if bundle.speaker_adaptation is not None:
-                bundle = _calibrate_adaptation(bundle, corpus, split.val, feature_set, config.seed)
-        evaluation = bundle.evaluate(corpus, split.test, feature_set=feature_set, seed=config.seed)
-        unadapted = _unadapted_scores(bundle, corpus, split.test, feature_set, config.seed)
-        bundle.info["metrics"] = {
-            key: evaluation.to_dict()[key] for key in ("n", "uar", "accuracy", "macro_f1")
-        }
-        title = f"{config.run_name()} — {split.name} (test speakers: "
-        title += f"{', '.join(split_info['test_speakers'])})"
-        write_report(
-            evaluation,
-            split_dir,
-            title=title,
-            metadata={
-                **params,
+    return FittedSplit(model, normalizer, training, params, split_info)
+
+
+def build_bundle(*, fitted, corpus, config, split, split_dir, extractor, feature_set) -> Bundle:
+    """The `Bundle` of `fitted` (a `FittedSplit`), its speaker prior's weight and
+    adaptation chosen and calibrated on `split.val` (unless the model trained on it)."""
+    training = fitted.training
+    bundle = Bundle(
+        model=fitted.model,
+        extractor=extractor,
+        normalizer=fitted.normalizer,
+        labels=tuple(corpus.labels),
+        clip_seconds=config.clip_seconds,
+        info={
+            "model": {"name": config.model, "params": config.model_params},
+            "protocol": config.protocol,
+            "split": fitted.split_info,
+            "training": {
+                **training.params,
+                "batch_size": config.batch_size,
+                "augment": config.augment,
+                "waveform_augment": config.waveform_augment,
+                "channel_augmentation": config.channel_augmentation,
+                "mixup": config.mixup,
+                "adversarial_training": config.adversarial_training,
                 "best_epoch": training.best_epoch,
                 "best_val_uar": training.best_val_uar,
                 "epochs_run": training.epochs_run,
-                "training_seconds": round(training.seconds, 1),
-                **unadapted,
+                "refit_on_train_and_val": config.refit,
             },
-            history=training.history,
+            "corpus": corpus.source,
+            "speaker_adaptation": (
+                SpeakerAdaptation.suited_to(fitted.model).to_dict()
+                if config.speaker_adaptation
+                else None
+            ),
+        },
+    )
+    # (A refit model trained on the validation clips: they can tune nothing.)
+    if not config.refit and len(split.val):
+        bundle = _fit_speaker_settings(
+            bundle, corpus, split.val, feature_set, split_dir, config.seed
         )
-        bundle_dir = save_bundle(bundle, split_dir / "bundle", split=split, corpus=corpus)
-        if run is not None:
-            run.log_metrics(
-                {
-                    "test_uar": evaluation.uar,
-                    "test_accuracy": evaluation.accuracy,
-                    "test_macro_f1": evaluation.macro_f1,
-                    "best_epoch": training.best_epoch,
-                    "best_val_uar": training.best_val_uar,
-                    **{f"test_{key}": value for key, value in unadapted.items()},
-                }
-            )
-            _log_run_directory(run, split_dir)
+        if bundle.speaker_adaptation is not None:
+            bundle = _calibrate_adaptation(bundle, corpus, split.val, feature_set, config.seed)
+    return bundle
+
+
+def score_and_report(
+    *, bundle, fitted, corpus, config, split, split_dir, feature_set, run=None, verbose: int = 1
+) -> SplitOutcome:
+    """Score `bundle` on `split.test`, write the report (metrics.json, report.md, plots)
+    and then the bundle into `split_dir`, and log both to `run` (an MLflow run, or None)."""
+    from kser.evaluation import write_report
+
+    training = fitted.training
+    evaluation = bundle.evaluate(corpus, split.test, feature_set=feature_set, seed=config.seed)
+    unadapted = _unadapted_scores(bundle, corpus, split.test, feature_set, config.seed)
+    bundle.info["metrics"] = {
+        key: evaluation.to_dict()[key] for key in ("n", "uar", "accuracy", "macro_f1")
+    }
+    title = f"{config.run_name()} — {split.name} (test speakers: "
+    title += f"{', '.join(fitted.split_info['test_speakers'])})"
+    write_report(
+        evaluation,
+        split_dir,
+        title=title,
+        metadata={
+            **fitted.params,
+            "best_epoch": training.best_epoch,
+            "best_val_uar": training.best_val_uar,
+            "epochs_run": training.epochs_run,
+            "training_seconds": round(training.seconds, 1),
+            **unadapted,
+        },
+        history=training.history,
+    )
+    bundle_dir = save_bundle(bundle, split_dir / "bundle", split=split, corpus=corpus)
+    if run is not None:
+        run.log_metrics(
+            {
+                "test_uar": evaluation.uar,
+                "test_accuracy": evaluation.accuracy,
+                "test_macro_f1": evaluation.macro_f1,
+                "best_epoch": training.best_epoch,
+                "best_val_uar": training.best_val_uar,
+                **{f"test_{key}": value for key, value in unadapted.items()},
+            }
+        )
+        _log_run_directory(run, split_dir)
     if verbose:
         print(
             f"kser: {split.name}: best epoch {training.best_epoch} (val UAR "
@@ -510,7 +660,19 @@ def run_split(corpus, config, split, split_dir, extractor, feature_set, tracker,
             f"accuracy {evaluation.accuracy:.3f}, macro-F1 {evaluation.macro_f1:.3f}"
             + "".join(f" (without speaker adaptation {v:.3f})" for v in unadapted.values())
         )
-    return SplitOutcome(split.name, split_dir, bundle_dir, evaluation, training)
+    return SplitOutcome(
+        split.name, split_dir, bundle_dir, evaluation.to_dict(), evaluation, training
+    )
+
+
+def _reused_split(name: str, split_dir: Path) -> SplitOutcome:
+    """The outcome of a split found complete: its scores read back from metrics.json."""
+    path = split_dir / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KserError(f"{path}: cannot read the split's metrics ({error})") from None
+    return SplitOutcome(name, split_dir, split_dir / "bundle", metrics, reused=True)
 
 
 def split_summary(corpus, split) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kser.errors import KserConfigError
 from kser.evaluation.report import METRICS_FILE
-from kser.training.bundle import BUNDLE_FILE
+from kser.inference.bundle import BUNDLE_FILE
 from kser.training.resume import backed_up_epoch
 
 CONFIG_FILE = "config.json"
@@ -100,6 +100,33 @@ def check_same_configuration(run_dir, config) -> None:
             "same settings to resume it, pass --overwrite to start afresh, "
             "or choose another --out"
         )
+
+
+def read_config(path):
+    """The `ExperimentConfig` saved in `path` (a run's config.json, or the run directory).
+
+    Raises:
+        KserConfigError: no readable config.json there, or one with unknown or bad options.
+    """
+    from kser.training.run import ExperimentConfig
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONFIG_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KserConfigError(f"{path}: cannot read the run's settings ({error})") from None
+    if not isinstance(stored, dict):
+        raise KserConfigError(f"{path}: not a run's settings (a JSON object)")
+    known = {option.name for option in dataclasses.fields(ExperimentConfig)}
+    unknown = sorted(set(stored) - known)
+    if unknown:
+        raise KserConfigError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    try:
+        return ExperimentConfig(**stored)
+    except KserConfigError as error:
+        raise KserConfigError(f"{path}: {error}") from None
 
 
 def interruption_summary(run_dir) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 from kser.data.audio import load_clip
 from kser.errors import KserExplainError
-from kser.training.bundle import audio_files
+from kser.inference.bundle import audio_files
 from kser.xai.lrp import lrp
 from kser.xai.method_names import DEFAULT_METHODS, METHODS
 from kser.xai.methods import LRP_RULES, attribute

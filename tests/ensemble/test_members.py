@@ -11,9 +11,9 @@ from kser.data.labels import EMOTIONS
 from kser.ensemble.members import Member, ensemble_bundle, train_member
 from kser.errors import KserBundleError
 from kser.features.normalization import Normalizer
+from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.training import Bundle, ExperimentConfig, load_bundle, save_bundle
 from kser.training.cross_validation import METRICS_FILE
-from kser.training.speaker_adaptation import SpeakerAdaptation
 from tests.conftest import tone
 
 CLIP_SECONDS = 1.0

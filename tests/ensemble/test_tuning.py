@@ -55,7 +55,7 @@ def test_trials_are_scored_after_speaker_adaptation_when_given_a_graph(tmp_path)
     """With a graph whose neighbours share an emotion, adaptation fixes odd mistakes;
     the tuner's scores must be those adapted UARs, not the clip-by-clip ones."""
     from kser.ensemble import AdaptedUar, cross_fitted_logits
-    from kser.training.speaker_adaptation import SpeakerAdaptation
+    from kser.inference.speaker_adaptation import SpeakerAdaptation
 
     stacked, labels = synthetic_stacked()
     stacked = StackedPredictions(

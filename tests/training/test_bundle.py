@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from kser.errors import KserBundleError, KserDataError
+from kser.inference.bundle import MODEL_FILE, normalizer_file
 from kser.training import load_bundle, save_bundle
-from kser.training.bundle import MODEL_FILE, NORMALIZER_FILE
 from tests.conftest import tone, write_audio
 from tests.training.conftest import make_bundle
 
@@ -45,7 +45,7 @@ def test_a_run_directory_resolves_to_its_bundle(saved_bundle, tmp_path):
     assert load_bundle(tmp_path).directory == saved_bundle[1]
 
 
-@pytest.mark.parametrize("missing", [MODEL_FILE, NORMALIZER_FILE, "bundle.json"])
+@pytest.mark.parametrize("missing", [MODEL_FILE, normalizer_file("features"), "bundle.json"])
 def test_an_incomplete_bundle_is_refused(saved_bundle, missing):
     directory = saved_bundle[1]
     (directory / missing).unlink()
@@ -56,7 +56,7 @@ def test_an_incomplete_bundle_is_refused(saved_bundle, missing):
 def test_a_bundle_from_another_feature_version_is_refused(saved_bundle):
     directory = saved_bundle[1]
     description = json.loads((directory / "bundle.json").read_text())
-    description["feature"]["code_version"] = "0-old"
+    description["features"]["features"]["code_version"] = "0-old"
     (directory / "bundle.json").write_text(json.dumps(description))
     with pytest.raises(KserBundleError, match="feature code version '0-old'"):
         load_bundle(directory)

@@ -30,8 +30,8 @@ def trained(tmp_path_factory):
 def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     _, out = trained
     description = json.loads((out / "bundle" / "bundle.json").read_text())
-    assert description["feature"]["name"] == "mel"
-    assert description["feature"]["params"]["n_mels"] == 16
+    assert description["features"]["features"]["name"] == "mel"
+    assert description["features"]["features"]["params"]["n_mels"] == 16
     assert description["model"] == {"name": "cnn3", "params": TINY_CNN}
     assert description["protocol"] == "speaker"
     adaptation = description["speaker_adaptation"]
@@ -39,7 +39,7 @@ def test_train_writes_a_bundle_with_the_requested_parameters(trained):
     # The growth with a speaker's clips and the prior's weight are chosen on them too.
     settings = json.loads((out / "speaker_settings.json").read_text())
     assert adaptation["growth_clips"] == settings["growth_clips"] in GROWTH_CLIPS
-    normalizer = json.loads((out / "bundle" / "normalizer.json").read_text())
+    normalizer = json.loads((out / "bundle" / "normalizer.features.json").read_text())
     assert normalizer["prior"]["clips"] == settings["prior_clips"] in PRIOR_CLIPS
     assert {**adaptation, "temperature": 1.0, "growth_clips": 0.0} == {
         "neighbours": 10,
@@ -130,7 +130,7 @@ def test_train_options_reach_the_experiment_config():
 def test_a_bad_train_option_is_a_clear_error(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--mixup", "-1", "--no-mlflow", "--out", str(out)]) == 2
-    assert "mixup must be 0 (off) or positive" in capsys.readouterr().err
+    assert "mixup must be 0 or positive" in capsys.readouterr().err
     assert not out.exists()
 
 

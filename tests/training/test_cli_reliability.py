@@ -11,7 +11,7 @@ import pytest
 
 import kser.training.resume as resume_module
 from kser.cli import INTERRUPTED, main
-from kser.training.bundle import BUNDLE_FILE, MODEL_FILE
+from kser.inference.bundle import BUNDLE_FILE, MODEL_FILE
 from tests.conftest import make_nemo_directory, tone, write_audio
 from tests.training.conftest import TINY_CNN
 

@@ -12,7 +12,9 @@ import pytest
 
 from kser import cli
 from kser.errors import KserError
-from kser.training import ExperimentConfig, cross_validation, run_cross_validation
+from kser.training import ExperimentConfig, run_cross_validation
+from kser.training import run as run_module
+from kser.training.run_directory import check_same_configuration, split_is_complete
 
 FOLDS = ["loso-F1", "loso-M2"]
 # What `kser cv` builds from CLI_ARGUMENTS below (the CLI has no clip-length option: 3 s clips).
@@ -36,13 +38,13 @@ CLI_ARGUMENTS = [
 def trained_folds(monkeypatch):
     """Counts the folds trained, by name."""
     trained = []
-    original = cross_validation.run_split
+    original = run_module.run_split
 
-    def counting_run_split(corpus, config, split, *rest):
+    def counting_run_split(*, split, **rest):
         trained.append(split.name)
-        return original(corpus, config, split, *rest)
+        return original(split=split, **rest)
 
-    monkeypatch.setattr(cross_validation, "run_split", counting_run_split)
+    monkeypatch.setattr(run_module, "run_split", counting_run_split)
     return trained
 
 
@@ -78,7 +80,7 @@ def test_completed_folds_are_not_retrained_and_the_summary_covers_all(
 
     assert trained_folds == [*FOLDS, FOLDS[1]]
     assert (run_dir / FOLDS[0] / "metrics.json").stat().st_mtime_ns == kept
-    assert cross_validation.split_is_complete(run_dir / FOLDS[1])
+    assert split_is_complete(run_dir / FOLDS[1])
     resumed = json.loads((run_dir / "summary.json").read_text())
     assert [fold["name"] for fold in resumed["folds"]] == FOLDS
     assert resumed["folds"][0] == summary["folds"][0]
@@ -100,7 +102,7 @@ def test_a_run_directory_of_other_settings_is_refused_before_training(
     assert trained_folds == []
     # Running other folds of the same settings into the directory is fine.
     stored.write_text(json.dumps(dataclasses.asdict(dataclasses.replace(CONFIG, folds=None))))
-    cross_validation.check_same_configuration(tmp_path, CONFIG)
+    check_same_configuration(tmp_path, CONFIG)
 
 
 def test_only_cross_validation_protocols_are_accepted(synthetic_nemo, tmp_path, capsys):

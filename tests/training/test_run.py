@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from kser.data import load_corpus
 from kser.evaluation.calibration import calibrating_temperature
+from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
-from kser.training.speaker_adaptation import SpeakerAdaptation
 from kser.training.speaker_settings import GROWTH_CLIPS
 from tests.conftest import make_nemo_directory
 from tests.training.conftest import TINY_CONFIG

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from kser.errors import KserBundleError, KserEvaluationError
-from kser.models import build_model
-from kser.training import load_bundle, save_bundle
-from kser.training.speaker_adaptation import (
+from kser.inference.speaker_adaptation import (
     SpeakerAdaptation,
     clip_summaries,
     neighbour_graph,
     propagate,
 )
+from kser.models import build_model
+from kser.training import load_bundle, save_bundle
 from tests.training.conftest import make_bundle
 
 
@@ -198,8 +198,8 @@ def test_an_embedding_graph_without_a_logits_layer_is_refused(tmp_path):
 
 def test_an_ensemble_compares_its_members_graph_vectors_joined():
     from kser.ensemble.members import renamed
+    from kser.inference.speaker_adaptation import graph_vectors
     from kser.models import WeightedEnsemble
-    from kser.training.speaker_adaptation import graph_vectors
 
     keras.utils.set_random_seed(0)
     linear = renamed(build_model("linear", (40, 1)), "linear_member")
