@@ -28,6 +28,31 @@ def centered_frames(waves, frame_length: int, hop_length: int):
     return tf.signal.frame(padded, frame_length, hop_length, axis=-1)
 
 
+# Above this many blocks per frame, block sums lose to materialised frames.
+MAX_BLOCKS_PER_FRAME = 16
+
+
+def frame_sums(values, frame_length: int, hop_length: int, n_frames):
+    """`(batch, n)` -> `(batch, n_frames)`: sums of `values` over the frames
+    `[t * hop_length, t * hop_length + frame_length)`; needs
+    `n >= (n_frames - 1) * hop_length + frame_length`.
+
+    Frames overlap, so each sample is summed once into blocks of
+    `gcd(frame_length, hop_length)` samples, and each frame adds its few blocks
+    (5 at 400 / 160): a reshape and strided slices, not copies of every frame.
+    """
+    block = math.gcd(frame_length, hop_length)
+    per_frame, step = frame_length // block, hop_length // block
+    if per_frame > MAX_BLOCKS_PER_FRAME:
+        frames = tf.signal.frame(values, frame_length, hop_length, axis=-1)
+        return tf.reduce_sum(frames[:, :n_frames], axis=-1)
+    n_blocks = (n_frames - 1) * step + per_frame
+    blocks = tf.reshape(values[:, : n_blocks * block], [tf.shape(values)[0], n_blocks, block])
+    blocks = tf.reduce_sum(blocks, axis=-1)
+    last = (n_frames - 1) * step
+    return tf.add_n([blocks[:, k : k + last + 1 : step] for k in range(per_frame)])
+
+
 class Stft:
     """Centred, zero-padded STFT, as `librosa.stft(center=True, pad_mode="constant")`.
 
