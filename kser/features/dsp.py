@@ -14,6 +14,7 @@ import scipy.signal
 import tensorflow as tf
 
 from kser.errors import KserFeatureError
+from kser.features.shared import shared
 
 # librosa's power_to_db floor (amplitude_to_db's 1e-5, squared).
 POWER_FLOOR = 1e-10
@@ -67,6 +68,7 @@ class Stft:
                 f"Received: win_length={win_length}, n_fft={n_fft}"
             )
         self.n_fft = n_fft
+        self.win_length = win_length
         self.hop_length = hop_length
         self.n_freqs = n_fft // 2 + 1
         window = np.zeros(n_fft)
@@ -80,7 +82,10 @@ class Stft:
         return tf.signal.rfft(frames * tf.constant(self.window, dtype))
 
     def power(self, waves, dtype=tf.float32) -> tf.Tensor:
-        return squared_magnitude(self(waves, dtype))
+        """`(batch, n)` -> `(batch, n_frames, n_fft // 2 + 1)`, once per call for every
+        extractor on this grid (`kser.features.shared`)."""
+        key = ("stft power", self.n_fft, self.win_length, self.hop_length, tf.as_dtype(dtype).name)
+        return shared(key, waves, lambda: squared_magnitude(self(waves, dtype)))
 
 
 def prefix_sum(values) -> tf.Tensor:
