@@ -9,12 +9,14 @@ At the defaults (16 kHz, hop 160 = 10 ms) a 3 s clip gives 301 frames.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 
 import tensorflow as tf
 
 from kser.errors import KserFeatureError
+from kser.features.shared import shared, sharing
 
 # Bump whenever an extractor's values change for the same parameters: cache keys include it.
 FEATURE_CODE_VERSION = "1"
@@ -59,7 +61,11 @@ class FeatureExtractor:
                 f"{self.name}: waveforms must have shape (batch, n_samples). "
                 f"Received: shape={tuple(waves.shape)}"
             )
-        return self.compute(waves)
+        # An extractor nested in another (a stack, functionals) with the same name and
+        # parameters computes the same values: once per call of the outermost one.
+        key = (self.name, json.dumps(self.params, sort_keys=True))
+        with sharing():
+            return shared(key, waves, lambda: self.compute(waves))
 
     def compute(self, waves: tf.Tensor) -> tf.Tensor:
         """`(batch, n_samples)` -> `(batch, n_bins, n_frames)`; subclasses implement it."""

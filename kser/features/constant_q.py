@@ -34,6 +34,7 @@ from kser.features.base import (
 )
 from kser.features.decimation import Decimator
 from kser.features.dsp import bins_first, normalize, power_to_db
+from kser.features.shared import shared
 from kser.features.spectral import TOP_DB
 
 # librosa.note_to_hz("C1") (MIDI 24), without importing librosa (~1 s) when no CQT is built.
@@ -47,6 +48,15 @@ class ConstantQ:
         import librosa  # builds the kernels once; imported here to keep `import kser` light
 
         self.hop_length = hop_length
+        self.key = (
+            "cqt magnitude",
+            sample_rate,
+            hop_length,
+            fmin,
+            n_bins,
+            bins_per_octave,
+            sparsity,
+        )
         frequencies = librosa.cqt_frequencies(n_bins, fmin=fmin, bins_per_octave=bins_per_octave)
         ratio = 2.0 ** (2.0 / bins_per_octave)
         alpha = np.full(n_bins, (ratio - 1) / (ratio + 1))
@@ -86,7 +96,11 @@ class ConstantQ:
         self.decimator = Decimator([octave[0] for octave in self.octaves], early_level)
 
     def magnitude(self, waves):
-        """`(batch, n_samples)` -> `(batch, n_frames, n_bins)`, lowest frequency first."""
+        """`(batch, n_samples)` -> `(batch, n_frames, n_bins)`, lowest frequency first;
+        once per call for every extractor on this transform (chroma, tonnetz)."""
+        return shared(self.key, waves, lambda: self._magnitude(waves))
+
+    def _magnitude(self, waves):
         n_samples = waves.shape[1]
         if n_samples is None:
             raise KserFeatureError("the CQT needs a static clip length; batch fixed-length clips")

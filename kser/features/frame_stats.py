@@ -15,7 +15,7 @@ import tensorflow as tf
 from kser.data.audio import SAMPLE_RATE
 from kser.errors import KserFeatureError
 from kser.features.base import HOP_LENGTH, WIN_LENGTH, FeatureExtractor, check_positive_int
-from kser.features.dsp import centered_frames
+from kser.features.dsp import frame_sums
 
 # Samples within this distance of zero count as zero (positive), as in librosa.zero_crossings.
 ZERO_THRESHOLD = 1e-10
@@ -120,16 +120,16 @@ class ZeroCrossingRate(FeatureExtractor):
             ],
             axis=1,
         )
-        negative = tf.cast(padded < -ZERO_THRESHOLD, tf.int32)
+        negative = tf.cast(padded < -ZERO_THRESHOLD, tf.float32)
         # changed[:, j]: the sign differs between padded samples j - 1 and j (none before 0).
         changed = tf.pad(tf.abs(negative[:, 1:] - negative[:, :-1]), [[0, 0], [1, 0]])
-        running = tf.cumsum(changed, axis=1)
         # Frame t spans padded samples [t * hop, t * hop + frame_length): its
         # frame_length - 1 neighbour pairs end at t * hop + 1 ... t * hop + frame_length - 1.
-        n_frames = 1 + (tf.shape(waves)[1]) // self.hop_length
-        ends = running[:, frame_length - 1 :: self.hop_length][:, :n_frames]
-        starts = running[:, :: self.hop_length][:, :n_frames]
-        return (tf.cast(ends - starts, tf.float32) / frame_length)[:, None, :]
+        # Counts stay exact in float32 (below 2**24).
+        n_frames = 1 + tf.shape(waves)[1] // self.hop_length
+        crossings = frame_sums(changed, frame_length, self.hop_length, n_frames)
+        crossings -= changed[:, :: self.hop_length][:, :n_frames]
+        return (crossings / frame_length)[:, None, :]
 
 
 class RmsEnergy(FeatureExtractor):
@@ -154,5 +154,9 @@ class RmsEnergy(FeatureExtractor):
         )
 
     def compute(self, waves):
-        frames = centered_frames(waves, self.params["frame_length"], self.hop_length)
-        return tf.sqrt(tf.reduce_mean(tf.square(frames), axis=-1))[:, None, :]
+        frame_length = self.params["frame_length"]
+        left = frame_length // 2
+        padded = tf.pad(tf.square(waves), [[0, 0], [left, frame_length - left]])
+        n_frames = 1 + tf.shape(waves)[1] // self.hop_length
+        energy = frame_sums(padded, frame_length, self.hop_length, n_frames)
+        return tf.sqrt(energy / frame_length)[:, None, :]

@@ -29,7 +29,7 @@ from kser.features.base import (
     check_positive_float,
     check_positive_int,
 )
-from kser.features.dsp import bins_first, centered_frames
+from kser.features.dsp import bins_first, centered_frames, prefix_sum
 from kser.features.frame_stats import DEFAULT_ACTIVE_THRESHOLD, Frames, RmsEnergy, active_frames
 
 # Semitones are counted from A1 = 55 Hz, so typical voices sit between 0 and 40.
@@ -100,21 +100,28 @@ class PitchTrack(FeatureExtractor):
         return bins_first(tf.stack([semitones, aperiodicity], axis=-1))
 
     def cmndf(self, frames):
-        """YIN's cumulative-mean-normalized difference, lags 0 to half a frame."""
-        frame_length = self.params["frame_length"]
-        window = frame_length // 2
-        frames = tf.cast(frames, tf.float64)  # the difference is a small gap of large sums
-        # sum_j x[j] x[j + lag] over the window, for every lag at once, by FFT.
-        fft_length = tf.constant([2 * frame_length])
+        """YIN's cumulative-mean-normalized difference, lags 0 to the longest period."""
+        window = self.params["frame_length"] // 2
+        max_lag = self.longest_period
+        # Lags past the longest period never reach the search, and samples past
+        # window + max_lag never meet the window at a searched lag: both are skipped.
+        frames = tf.cast(frames[..., : window + max_lag], tf.float64)  # a small gap of large sums
+        # sum_j x[j] x[j + lag] over the window, for every lag at once, by FFT; the
+        # circular correlation is linear as long as window + max_lag fits in the FFT.
+        fft_length = tf.constant([1 << (window + max_lag - 1).bit_length()])
         spectrum = tf.signal.rfft(frames, fft_length)
         head = tf.signal.rfft(frames[..., :window], fft_length)
-        cross = tf.signal.irfft(tf.math.conj(head) * spectrum, fft_length)[..., : window + 1]
-        energy = tf.pad(tf.cumsum(tf.square(frames), axis=-1), [[0, 0], [0, 0], [1, 0]])
-        window_energy = energy[..., window : window + 1] - energy[..., :1]
-        lagged_energy = energy[..., window : 2 * window + 1] - energy[..., : window + 1]
-        difference = tf.maximum(window_energy + lagged_energy - 2.0 * cross, 0.0)[..., 1:]
-        running = tf.cumsum(difference, axis=-1)
-        lags = tf.range(1, window + 1, dtype=tf.float64)
+        cross = tf.signal.irfft(tf.math.conj(head) * spectrum, fft_length)[..., : max_lag + 1]
+        # The window's energy, and the lagged window's: the same plus the squares
+        # entering past its end and minus those leaving before its start.
+        squares = tf.square(frames)
+        window_energy = tf.reduce_sum(squares[..., :window], axis=-1, keepdims=True)
+        lagged_energy = window_energy + prefix_sum(
+            squares[..., window : window + max_lag] - squares[..., :max_lag]
+        )
+        difference = tf.maximum(window_energy + lagged_energy - 2.0 * cross[..., 1:], 0.0)
+        running = prefix_sum(difference)
+        lags = tf.range(1, max_lag + 1, dtype=tf.float64)
         # Digital silence has no period: aperiodicity 1 rather than 0 / 0.
         normalized = tf.where(running > 1e-12, difference * lags / tf.maximum(running, 1e-12), 1.0)
         normalized = tf.concat([tf.ones_like(normalized[..., :1]), normalized], axis=-1)

@@ -51,7 +51,7 @@ class Tempogram(FeatureExtractor):
 
     def onset_strength(self, waves):
         """`(batch, n_samples)` -> `(batch, n_frames)`."""
-        log_mel = self.mel.db_from_power(self.mel.stft.power(waves))
+        log_mel = self.mel.log_mel(waves)
         flux = tf.reduce_mean(tf.nn.relu(log_mel[:, 1:] - log_mel[:, :-1]), axis=-1)
         n_frames = tf.shape(log_mel)[1]
         delayed = tf.pad(flux, [[0, 0], [self.onset_delay, 0]])

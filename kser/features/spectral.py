@@ -8,6 +8,8 @@ the same computation as librosa's, so the bounds are float32 rounding:
 
 from __future__ import annotations
 
+import json
+
 import librosa
 import tensorflow as tf
 
@@ -23,6 +25,7 @@ from kser.features.base import (
     check_positive_int,
 )
 from kser.features.dsp import Stft, bins_first, delta, power_to_db
+from kser.features.shared import shared
 
 TOP_DB = 80.0
 
@@ -127,8 +130,14 @@ class MelSpectrogram(StftFeature):
         """`(batch, n_frames, n_fft // 2 + 1)` STFT power -> `(batch, n_frames, n_mels)` dB."""
         return power_to_db(tf.matmul(power, self.filters), self.params["top_db"])
 
+    def log_mel(self, waves):
+        """`(batch, n_samples)` -> `(batch, n_frames, n_mels)` dB, once per call for every
+        extractor that reads these bands (MFCC, tempogram, ...)."""
+        key = ("log mel", json.dumps(self.params, sort_keys=True))
+        return shared(key, waves, lambda: self.db_from_power(self.stft.power(waves)))
+
     def compute(self, waves):
-        return bins_first(self.db_from_power(self.stft.power(waves)))
+        return bins_first(self.log_mel(waves))
 
 
 class Mfcc(FeatureExtractor):
@@ -154,7 +163,7 @@ class Mfcc(FeatureExtractor):
 
     def coefficients(self, waves):
         """`(batch, n_samples)` -> `(batch, n_frames, n_mfcc)`."""
-        log_mel = self.mel.db_from_power(self.mel.stft.power(waves))
+        log_mel = self.mel.log_mel(waves)
         return tf.signal.dct(log_mel, type=2, norm="ortho")[..., : self.n_bins]
 
     def compute(self, waves):
@@ -179,7 +188,7 @@ class DeltaFeature(FeatureExtractor):
         )
 
     def compute(self, waves):
-        return delta(self.base.compute(waves), self.params["delta_width"])
+        return delta(self.base(waves), self.params["delta_width"])
 
 
 class DeltaMfcc(DeltaFeature):
