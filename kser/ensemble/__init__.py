@@ -10,8 +10,8 @@ Its parts:
     folds = member_folds(corpus, np.union1d(split.train, split.val))
     oof = OutOfFoldPredictions(num_classes=6, directory=run_dir / "oof")
     oof.add("mel_cnn3", fold.name, rows=fold.holdout, logits=..., trained_on=fold.trained_on)
-    stacked = oof.stacked(["mel_cnn3", "hpss_cnn3"])
-    tuned = tune_combiner(stacked, labels[stacked.rows], run_dir / "tuner")
+    member_logits = oof.member_logits(["mel_cnn3", "hpss_cnn3"])
+    tuned = tune_combiner(member_logits, labels[member_logits.rows], run_dir / "tuner")
 
 The ensemble itself is `kser.models.WeightedEnsemble`; `kser ensemble`
 (`kser.ensemble.command`) runs the workflow from the command line. Names are
@@ -31,12 +31,12 @@ _EXPORTS = {
     "DEFAULT_MEMBERS": "config",
     "EnsembleConfig": "config",
     "ensemble_members": "config",
-    "MemberFold": "folds",
-    "member_folds": "folds",
+    "MemberFold": "speaker_folds",
+    "member_folds": "speaker_folds",
     "Member": "members",
     "FoldPredictions": "out_of_fold",
     "OutOfFoldPredictions": "out_of_fold",
-    "StackedPredictions": "out_of_fold",
+    "MemberLogits": "out_of_fold",
     "AdaptedUar": "tuning",
     "TuningResult": "tuning",
     "tune_combiner": "tuning",

@@ -1,8 +1,8 @@
-"""Learning the combiner from stacked member logits: weights by gradient, temperature by NLL
-(`kser.evaluation.calibration.fit_temperature`, re-exported here).
+"""Learning the combiner from the members' out-of-fold logits: weights by gradient,
+temperature by NLL (`kser.evaluation.calibration.fit_temperature`, re-exported here).
 
 Inputs are out-of-fold logits `(n_clips, n_members, n_classes)` (see
-`OutOfFoldPredictions.stacked`). The combiner has only K weights, so it is
+`OutOfFoldPredictions.member_logits`). The combiner has only K weights, so it is
 fitted on full batches, fast, and deterministically.
 """
 
@@ -80,19 +80,19 @@ def combined_logits(combiner: WeightedLogits, logits) -> np.ndarray:
     return keras.ops.convert_to_numpy(combiner(np.asarray(logits, dtype=np.float32)))
 
 
-def cross_fitted_logits(stacked, labels, **fit_arguments) -> np.ndarray:
+def cross_fitted_logits(member_logits, labels, **fit_arguments) -> np.ndarray:
     """Combined logits of every row, each from a combiner fitted on the other folds' rows.
 
-    `stacked`: `StackedPredictions`; `labels`: class indices of `stacked.rows`.
+    `member_logits`: `MemberLogits`; `labels`: class indices of `member_logits.rows`.
     Out of fold twice over: the members never trained on a row, and neither
     did the combiner that scores it.
     """
     labels = np.asarray(labels)
-    combined = np.empty((len(labels), stacked.logits.shape[2]), dtype=np.float32)
-    for fold in np.unique(stacked.folds):
-        held_out = stacked.folds == fold
-        combiner = fit_combiner(stacked.logits[~held_out], labels[~held_out], **fit_arguments)
-        combined[held_out] = combined_logits(combiner, stacked.logits[held_out])
+    combined = np.empty((len(labels), member_logits.logits.shape[2]), dtype=np.float32)
+    for fold in np.unique(member_logits.folds):
+        held_out = member_logits.folds == fold
+        combiner = fit_combiner(member_logits.logits[~held_out], labels[~held_out], **fit_arguments)
+        combined[held_out] = combined_logits(combiner, member_logits.logits[held_out])
     return combined
 
 

@@ -12,34 +12,36 @@ from kser.ensemble.tuning import AdaptedUar, tune_combiner
 from kser.evaluation.calibration import calibrating_temperature
 
 
-def join_members(corpus, stacked, finals, tuner_dir, *, max_trials: int, seed: int):
+def join_members(corpus, member_logits, finals, tuner_dir, *, max_trials: int, seed: int):
     """Tune and fit the combiner on out-of-fold logits; the ensemble bundle of the final members.
 
     Args:
-        corpus: the `kser.data.Corpus` the rows of `stacked` index.
-        stacked: the members' `StackedPredictions` (out of fold), with the
+        corpus: the `kser.data.Corpus` the rows of `member_logits` index.
+        member_logits: the members' `MemberLogits` (out of fold), with the
             graph vectors to adapt on when the members adapt to each speaker.
         finals: `{member name: Bundle}`, the models the ensemble joins.
         tuner_dir: KerasTuner's directory (resumable trials).
 
     Returns the bundle and what the development (out-of-fold) data says about it.
     """
-    labels = np.asarray(corpus.label_indices)[stacked.rows]
+    labels = np.asarray(corpus.label_indices)[member_logits.rows]
     # Scored as the bundle will predict: adapted to each speaker when its members adapt.
     score = uar_of_logits
-    if stacked.graph is not None:
-        speakers = corpus.manifest["speaker"].astype(str).to_numpy()[stacked.rows]
-        score = AdaptedUar(ENSEMBLE_ADAPTATION, stacked.graph, speakers)
-    tuned = tune_combiner(stacked, labels, tuner_dir, max_trials=max_trials, seed=seed, score=score)
-    combiner = fit_combiner(stacked.logits, labels, **tuned.arguments)
+    if member_logits.graph is not None:
+        speakers = corpus.manifest["speaker"].astype(str).to_numpy()[member_logits.rows]
+        score = AdaptedUar(ENSEMBLE_ADAPTATION, member_logits.graph, speakers)
+    tuned = tune_combiner(
+        member_logits, labels, tuner_dir, max_trials=max_trials, seed=seed, score=score
+    )
+    combiner = fit_combiner(member_logits.logits, labels, **tuned.arguments)
     # The members' logits are out of fold; the combiner's K weights barely overfit thousands
     # of clips, so its own fit's outputs are held-out enough for one temperature.
-    combined = combined_logits(combiner, stacked.logits)
+    combined = combined_logits(combiner, member_logits.logits)
     temperature = fit_temperature(combined, labels)
     # Adaptation averages over neighbours, which flattens the calibrated probabilities
     # again: its own temperature, fitted the same way on the adapted ones.
     adaptation_temperature = 1.0
-    if stacked.graph is not None:
+    if member_logits.graph is not None:
         adapted = score.adapted(combined / temperature)
         adaptation_temperature = calibrating_temperature(adapted, labels) or 1.0
     bundle = ensemble_bundle(
@@ -60,12 +62,13 @@ def join_members(corpus, stacked, finals, tuner_dir, *, max_trials: int, seed: i
         },
     )
     development = {
-        "n_clips": int(len(stacked.rows)),
+        "n_clips": int(len(member_logits.rows)),
         # Each member scored as the tuner scores the ensemble (adapted on the same graph).
         "member_uar": {
-            name: score(stacked.logits[:, k], labels) for k, name in enumerate(stacked.members)
+            name: score(member_logits.logits[:, k], labels)
+            for k, name in enumerate(member_logits.members)
         },
-        "scored_with_speaker_adaptation": stacked.graph is not None,
+        "scored_with_speaker_adaptation": member_logits.graph is not None,
         "ensemble_uar_cross_fitted": tuned.uar,
         "tuning": {"best": tuned.arguments, "trials": tuned.trials},
     }

@@ -101,8 +101,8 @@ def member_logits(bundle: Bundle, feature_set, rows, batch_size: int = 64) -> np
     )
 
 
-def out_of_fold_graph(stacked, members, feature_sets, directory) -> dict:
-    """The graph vectors an ensemble of `members` adapts on, for the rows of `stacked`.
+def out_of_fold_graph(predictions, members, feature_sets, directory) -> dict:
+    """The graph vectors an ensemble of `members` adapts on, for the rows of `predictions`.
 
     Each row's vectors come from the fold model that predicted it out of fold
     (`directory/<member>/<fold>/`), so the tuner scores adapted predictions
@@ -111,19 +111,19 @@ def out_of_fold_graph(stacked, members, feature_sets, directory) -> dict:
     """
     joined = {}
     for member in members:
-        for fold in np.unique(stacked.folds):
-            held_out = stacked.folds == fold
+        for fold in np.unique(predictions.folds):
+            held_out = predictions.folds == fold
             bundle = load_member(Path(directory) / member.name / fold)
             vectors = member_graph_vectors(
                 bundle.model,
                 member.name,
                 member.feature,
-                member_inputs(bundle, feature_sets[member.feature], stacked.rows[held_out]),
+                member_inputs(bundle, feature_sets[member.feature], predictions.rows[held_out]),
             )
             for key, values in vectors.items():
                 values = np.asarray(values, dtype=np.float32)
                 if key not in joined:
-                    joined[key] = np.zeros((len(stacked.rows), *values.shape[1:]), np.float32)
+                    joined[key] = np.zeros((len(predictions.rows), *values.shape[1:]), np.float32)
                 joined[key][held_out] = values
     return joined
 

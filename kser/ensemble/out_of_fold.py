@@ -34,7 +34,7 @@ class FoldPredictions:
 
 
 @dataclass(frozen=True)
-class StackedPredictions:
+class MemberLogits:
     """Out-of-fold logits of several members for the clips they all predicted.
 
     `logits[i, k]` is member `members[k]`'s logits for manifest row `rows[i]`,
@@ -49,9 +49,9 @@ class StackedPredictions:
     folds: np.ndarray
     graph: dict | None = None
 
-    def subset(self, mask) -> StackedPredictions:
+    def subset(self, mask) -> MemberLogits:
         graph = None if self.graph is None else {k: v[mask] for k, v in self.graph.items()}
-        return StackedPredictions(
+        return MemberLogits(
             self.members, self.rows[mask], self.logits[mask], self.folds[mask], graph
         )
 
@@ -111,7 +111,7 @@ class OutOfFoldPredictions:
     def records(self, member: str) -> list[FoldPredictions]:
         return [record for (name, _), record in sorted(self._records.items()) if name == member]
 
-    def stacked(self, members) -> StackedPredictions:
+    def member_logits(self, members) -> MemberLogits:
         """The logits of `members` for the rows every one of them predicted, sorted by row.
 
         Raises `KserEvaluationError` if a member has no predictions, or if two
@@ -148,7 +148,7 @@ class OutOfFoldPredictions:
                     f"members {members[0]!r} and {member!r} held out some rows in different "
                     "folds; train every member on the same folds"
                 )
-        return StackedPredictions(members, common, np.stack(logits, axis=1), folds)
+        return MemberLogits(members, common, np.stack(logits, axis=1), folds)
 
     def _add(self, record: FoldPredictions) -> None:
         for kind, name in (("member", record.member), ("fold", record.fold)):

@@ -72,11 +72,11 @@ class AdaptedUar:
 class CombinerTuner(BaseTuner):
     """Scores a trial by the cross-fitted out-of-fold UAR of the combiner it describes."""
 
-    def run_trial(self, trial, stacked, labels, score=uar_of_logits, **search_options):
+    def run_trial(self, trial, member_logits, labels, score=uar_of_logits, **search_options):
         # `search_options`: what `search()` was called with besides the data (e.g. `verbose`).
         try:
             combined = cross_fitted_logits(
-                stacked, labels, **combiner_arguments(trial.hyperparameters.values)
+                member_logits, labels, **combiner_arguments(trial.hyperparameters.values)
             )
             return {OBJECTIVE: score(combined, labels)}
         except Exception as error:
@@ -94,13 +94,13 @@ class TuningResult:
 
 
 def tune_combiner(
-    stacked, labels, directory, *, max_trials: int = 30, seed: int = 42, score=uar_of_logits
+    member_logits, labels, directory, *, max_trials: int = 30, seed: int = 42, score=uar_of_logits
 ):
     """Search the combiner's hyperparameters on out-of-fold predictions.
 
     Args:
-        stacked: `StackedPredictions` (members' out-of-fold logits and folds).
-        labels: class indices of `stacked.rows`.
+        member_logits: `MemberLogits` (members' out-of-fold logits and folds).
+        labels: class indices of `member_logits.rows`.
         directory: where KerasTuner keeps its trials; a search interrupted
             there resumes from the finished trials when called again.
         max_trials: trials in all (the first few are random, then Bayesian).
@@ -117,7 +117,7 @@ def tune_combiner(
         tune_new_entries=False,
     )
     tuner = CombinerTuner(oracle, directory=str(directory), project_name=PROJECT_NAME)
-    tuner.search(stacked, labels, score=score, verbose=0)
+    tuner.search(member_logits, labels, score=score, verbose=0)
     finished = sorted(
         (trial for trial in oracle.trials.values() if trial.score is not None),
         key=lambda trial: int(trial.trial_id),

@@ -47,7 +47,6 @@ from pathlib import Path
 import numpy as np
 
 from kser.ensemble.config import EnsembleConfig
-from kser.ensemble.folds import MemberFold, member_folds
 from kser.ensemble.joining import join_members
 from kser.ensemble.members import (
     collect_out_of_fold,
@@ -57,6 +56,7 @@ from kser.ensemble.members import (
 )
 from kser.ensemble.out_of_fold import OutOfFoldPredictions
 from kser.ensemble.scoring import format_summary, score_on_test
+from kser.ensemble.speaker_folds import MemberFold, member_folds
 from kser.paths import atomic_write_json
 from kser.training.run import cached_features, selected_splits
 from kser.training.run_directory import CONFIG_FILE, SUMMARY_FILE, check_run_directory
@@ -136,7 +136,7 @@ class _Run:
             n_folds=self.config.member_folds,
             seed=self.config.seed,
         )
-        stacked = self.out_of_fold_logits(folds, directory)
+        member_logits = self.out_of_fold_logits(folds, directory)
         finals = {}
         for member in self.config.members:
             if self.verbose:
@@ -150,7 +150,7 @@ class _Run:
                 self.feature_sets[member.feature],
                 self.verbose,
             )
-        return self.finish_split(split, stacked, finals, directory)
+        return self.finish_split(split, member_logits, finals, directory)
 
     def cross_fitted(self, splits, outer_splits, run_dir) -> list[dict]:
         """Leave-one-speaker-out with one model per member and fold, cross-fitted combiners.
@@ -165,20 +165,20 @@ class _Run:
         `outer_splits` are the folds tested.
         """
         folds = [MemberFold(split.name, split.train, split.val, split.test) for split in splits]
-        stacked = self.out_of_fold_logits(folds, run_dir)
+        member_logits = self.out_of_fold_logits(folds, run_dir)
         summaries = []
         for split in outer_splits:
             finals = {
                 member.name: load_member(run_dir / "members" / member.name / split.name)
                 for member in self.config.members
             }
-            others = stacked.subset(stacked.folds != split.name)
+            others = member_logits.subset(member_logits.folds != split.name)
             summaries.append(self.finish_split(split, others, finals, run_dir / split.name))
         return summaries
 
     def out_of_fold_logits(self, folds, directory):
         """Every member trained on every fold (into `directory/members`, resumable); their
-        out-of-fold logits (kept in `directory/oof`) stacked, with the graph vectors the
+        out-of-fold logits (kept in `directory/oof`) side by side, with the graph vectors the
         ensemble adapts on when its members adapt to each speaker."""
         members = self.config.members
         out_of_fold = OutOfFoldPredictions(len(self.corpus.labels), directory / "oof")
@@ -192,20 +192,20 @@ class _Run:
             directory / "members",
             self.verbose,
         )
-        stacked = out_of_fold.stacked([member.name for member in members])
+        member_logits = out_of_fold.member_logits([member.name for member in members])
         if not self.config.adapts_to_speakers:
-            return stacked
-        graph = out_of_fold_graph(stacked, members, self.feature_sets, directory / "members")
-        return dataclasses.replace(stacked, graph=graph)
+            return member_logits
+        graph = out_of_fold_graph(member_logits, members, self.feature_sets, directory / "members")
+        return dataclasses.replace(member_logits, graph=graph)
 
-    def finish_split(self, split, stacked, finals, directory) -> dict:
-        """Tune the combiner on `stacked` (out-of-fold logits), join `finals`, test, report."""
+    def finish_split(self, split, member_logits, finals, directory) -> dict:
+        """Tune the combiner on `member_logits` (out of fold), join `finals`, test, report."""
         from kser.training import save_bundle
 
         corpus, seed = self.corpus, self.config.seed
         bundle, development = join_members(
             corpus,
-            stacked,
+            member_logits,
             finals,
             directory / "tuner",
             max_trials=self.config.max_trials,
@@ -216,7 +216,7 @@ class _Run:
             "split": split.name,
             "test_speakers": sorted(corpus.manifest["speaker"].iloc[split.test].unique().tolist()),
             **score_on_test(corpus, split, bundle, finals, self.feature_sets, directory, seed),
-            "out_of_fold": {"folds": sorted(set(stacked.folds.tolist())), **development},
+            "out_of_fold": {"folds": sorted(set(member_logits.folds.tolist())), **development},
         }
         bundle.info["metrics"] = summary["ensemble"]
         save_bundle(bundle, directory / "ensemble", split=split, corpus=corpus)

@@ -14,7 +14,7 @@ _EXPORTS = {
     "RunComparison": "compare",
     "compare_runs": "compare",
     "mcnemar": "compare",
-    "aggregate_folds": "folds",
+    "aggregate_folds": "fold_summary",
     "write_report": "report",
     "EvaluationResult": "result",
     "evaluate": "result",

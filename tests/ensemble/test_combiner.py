@@ -1,9 +1,9 @@
-"""Fitting the combiner's weights and temperature on stacked member logits."""
+"""Fitting the combiner's weights and temperature on the members' logits."""
 
 import numpy as np
 
 from kser.ensemble import (
-    StackedPredictions,
+    MemberLogits,
     combined_logits,
     cross_fitted_logits,
     fit_combiner,
@@ -41,13 +41,13 @@ def test_cross_fitting_never_scores_a_fold_with_a_combiner_fitted_on_it():
     bad = noise_logits(400)
     member0 = np.where((folds == "a")[:, None], good, bad)
     member1 = np.where((folds == "b")[:, None], good, bad)
-    stacked = StackedPredictions(
+    member_logits = MemberLogits(
         ("m0", "m1"), np.arange(400), np.stack([member0, member1], axis=1), folds
     )
     arguments = {"normalization": "non_negative", "steps": 150, "learning_rate": 0.05}
-    honest = uar_of_logits(cross_fitted_logits(stacked, labels, **arguments), labels)
-    in_sample = fit_combiner(stacked.logits, labels, **arguments)
-    optimistic = uar_of_logits(combined_logits(in_sample, stacked.logits), labels)
+    honest = uar_of_logits(cross_fitted_logits(member_logits, labels, **arguments), labels)
+    in_sample = fit_combiner(member_logits.logits, labels, **arguments)
+    optimistic = uar_of_logits(combined_logits(in_sample, member_logits.logits), labels)
     assert honest < 0.45 < optimistic, (honest, optimistic)
 
 

@@ -141,7 +141,7 @@ class _Features:
 
 def test_each_rows_graph_vectors_come_from_the_model_that_held_it_out(monkeypatch):
     import kser.ensemble.members as members_module
-    from kser.ensemble import StackedPredictions
+    from kser.ensemble import MemberLogits
     from kser.ensemble.members import out_of_fold_graph
 
     fold_bundles = {"fold-0": member_bundle("mel", 0), "fold-1": member_bundle("mel", 1)}
@@ -156,10 +156,12 @@ def test_each_rows_graph_vectors_come_from_the_model_that_held_it_out(monkeypatc
     values = np.random.default_rng(2).normal(size=(8, *shape)).astype("float32") * 10 - 40
     speakers = np.repeat(["a", "b"], 4)
     folds = np.array(["fold-0", "fold-1"] * 4)
-    stacked = StackedPredictions(("mel_cnn3",), np.arange(8), np.zeros((8, 1, 6)), folds)
+    member_logits = MemberLogits(("mel_cnn3",), np.arange(8), np.zeros((8, 1, 6)), folds)
     member = Member(ExperimentConfig(feature="mel", model="cnn3"))
 
-    graph = out_of_fold_graph(stacked, [member], {"mel": _Features(values, speakers)}, "members")
+    graph = out_of_fold_graph(
+        member_logits, [member], {"mel": _Features(values, speakers)}, "members"
+    )
     assert sorted(loaded) == ["fold-0", "fold-1"]
     # The members here flatten their input into the logits layer: the embedding is that input,
     # normalized by the fold model's own normalizer over the held-out rows' speakers.

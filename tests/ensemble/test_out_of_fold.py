@@ -46,13 +46,15 @@ def test_stacked_keeps_rows_every_member_predicted_aligned_by_row():
     oof.add("hpss", "fold-0", rows=[2, 1], logits=row_logits([2, 1], 0.5), trained_on=[3, 7])
     oof.add("hpss", "fold-1", rows=[7], logits=row_logits([7], 0.5), trained_on=[0, 1, 2])
 
-    stacked = oof.stacked(["mel", "hpss"])
-    np.testing.assert_array_equal(stacked.rows, [1, 2, 7])  # row 0 and 3 lack an hpss prediction
-    np.testing.assert_array_equal(stacked.folds, ["fold-0", "fold-0", "fold-1"])
-    np.testing.assert_array_equal(stacked.logits[:, 0, 0], [1, 2, 7])
-    np.testing.assert_array_equal(stacked.logits[:, 1, 0], [1.5, 2.5, 7.5])
+    member_logits = oof.member_logits(["mel", "hpss"])
+    np.testing.assert_array_equal(
+        member_logits.rows, [1, 2, 7]
+    )  # row 0 and 3 lack an hpss prediction
+    np.testing.assert_array_equal(member_logits.folds, ["fold-0", "fold-0", "fold-1"])
+    np.testing.assert_array_equal(member_logits.logits[:, 0, 0], [1, 2, 7])
+    np.testing.assert_array_equal(member_logits.logits[:, 1, 0], [1.5, 2.5, 7.5])
     with pytest.raises(KserEvaluationError, match="no out-of-fold predictions for member 'mfcc'"):
-        oof.stacked(["mel", "mfcc"])
+        oof.member_logits(["mel", "mfcc"])
 
 
 def test_members_on_different_folds_cannot_be_stacked():
@@ -60,7 +62,7 @@ def test_members_on_different_folds_cannot_be_stacked():
     oof.add("mel", "fold-0", rows=[0, 1], logits=row_logits([0, 1]), trained_on=[2])
     oof.add("hpss", "fold-1", rows=[0, 1], logits=row_logits([0, 1]), trained_on=[2])
     with pytest.raises(KserEvaluationError, match="different folds"):
-        oof.stacked(["mel", "hpss"])
+        oof.member_logits(["mel", "hpss"])
 
 
 def test_recorded_folds_are_read_back_and_rechecked(tmp_path):
@@ -68,7 +70,9 @@ def test_recorded_folds_are_read_back_and_rechecked(tmp_path):
     oof.add("mel", "fold-0", rows=[0, 1], logits=row_logits([0, 1]), trained_on=[2, 3])
     resumed = OutOfFoldPredictions(NUM_CLASSES, directory=tmp_path)
     assert resumed.has("mel", "fold-0") and not resumed.has("mel", "fold-1")
-    np.testing.assert_array_equal(resumed.stacked(["mel"]).logits, oof.stacked(["mel"]).logits)
+    np.testing.assert_array_equal(
+        resumed.member_logits(["mel"]).logits, oof.member_logits(["mel"]).logits
+    )
 
     # A file that claims an in-fold prediction is rejected on load, not trusted.
     np.savez(tmp_path / "mel" / "fold-1.npz", rows=[2], logits=row_logits([2]), trained_on=[2])
@@ -112,13 +116,15 @@ def test_the_tuner_only_receives_rows_the_members_never_trained_on(tmp_path, mon
     received = []
     original_run_trial = tuning.CombinerTuner.run_trial
 
-    def spying_run_trial(self, trial, stacked, trial_labels, **options):
-        received.append(stacked)
-        return original_run_trial(self, trial, stacked, trial_labels, **options)
+    def spying_run_trial(self, trial, member_logits, trial_labels, **options):
+        received.append(member_logits)
+        return original_run_trial(self, trial, member_logits, trial_labels, **options)
 
     monkeypatch.setattr(tuning.CombinerTuner, "run_trial", spying_run_trial)
-    stacked = oof.stacked(["mel", "hpss"])
-    result = tune_combiner(stacked, labels[stacked.rows], tmp_path, max_trials=2, seed=0)
+    member_logits = oof.member_logits(["mel", "hpss"])
+    result = tune_combiner(
+        member_logits, labels[member_logits.rows], tmp_path, max_trials=2, seed=0
+    )
 
     assert len(received) == 2
     trained_on_by_fold = {fold.name: fold.trained_on for fold in folds}

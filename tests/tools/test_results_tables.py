@@ -11,7 +11,7 @@ import pytest
 from kser.cli import _experiment_config, build_parser
 from kser.data.labels import EMOTIONS
 from kser.evaluation import evaluate, write_report
-from kser.evaluation.folds import aggregate_folds
+from kser.evaluation.fold_summary import aggregate_folds
 from kser.paths import atomic_write_json
 from kser.training import ExperimentConfig
 from tools import results_tables
