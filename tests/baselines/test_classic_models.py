@@ -46,7 +46,7 @@ def test_a_classic_bundle_beats_chance_and_reloads_with_the_same_scores(runs, mo
     bundle = load_bundle(outcome.splits[0].bundle_directory)
     assert bundle.model.name == model
     info = json.loads((outcome.splits[0].bundle_directory / "bundle.json").read_text())
-    assert info["feature"]["name"] == "egemaps" and info["model"]["name"] == model
+    assert info["features"]["features"]["name"] == "egemaps" and info["model"]["name"] == model
     again = bundle.evaluate(corpus, bundle.split_rows(corpus, "test"))
     assert again.uar == pytest.approx(outcome.evaluation.uar)
     np.testing.assert_allclose(again.y_prob, outcome.evaluation.y_prob, atol=1e-6)
