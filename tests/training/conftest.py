@@ -12,6 +12,7 @@ from kser.data import load_corpus
 from kser.features.normalization import Normalizer
 from kser.models import build_model
 from kser.training import Bundle, ExperimentConfig, save_bundle, seed_everything
+from kser.training import run as run_module
 from tests.conftest import make_nemo_directory
 
 N_CLASSES = 3
@@ -84,3 +85,17 @@ def saved_bundle(tmp_path):
     """A bundle saved to `tmp_path/bundle`; returns `(in-memory bundle, its directory)`."""
     bundle = make_bundle()
     return bundle, save_bundle(bundle, tmp_path / "bundle")
+
+
+@pytest.fixture
+def trained_splits(monkeypatch):
+    """The names of the splits `run_split` trains, in order (a resumed run trains fewer)."""
+    trained = []
+    original = run_module.run_split
+
+    def counting_run_split(*, split, **rest):
+        trained.append(split.name)
+        return original(split=split, **rest)
+
+    monkeypatch.setattr(run_module, "run_split", counting_run_split)
+    return trained

@@ -13,7 +13,6 @@ import pytest
 from kser import cli
 from kser.errors import KserError
 from kser.training import ExperimentConfig, run_cross_validation
-from kser.training import run as run_module
 from kser.training.run_directory import check_same_configuration, split_is_complete
 
 FOLDS = ["loso-F1", "loso-M2"]
@@ -34,22 +33,8 @@ CLI_ARGUMENTS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def trained_folds(monkeypatch):
-    """Counts the folds trained, by name."""
-    trained = []
-    original = run_module.run_split
-
-    def counting_run_split(*, split, **rest):
-        trained.append(split.name)
-        return original(split=split, **rest)
-
-    monkeypatch.setattr(run_module, "run_split", counting_run_split)
-    return trained
-
-
 def test_completed_folds_are_not_retrained_and_the_summary_covers_all(
-    synthetic_nemo, tmp_path, trained_folds, capsys
+    synthetic_nemo, tmp_path, trained_splits, capsys
 ):
     from kser.data import load_corpus
 
@@ -57,7 +42,7 @@ def test_completed_folds_are_not_retrained_and_the_summary_covers_all(
     first = run_cross_validation(
         load_corpus(synthetic_nemo, verbose=False), CONFIG, run_dir, verbose=0
     )
-    assert first.trained == FOLDS and first.reused == [] and trained_folds == FOLDS
+    assert first.trained == FOLDS and first.reused == [] and trained_splits == FOLDS
     fold_metrics = [json.loads((run_dir / fold / "metrics.json").read_text()) for fold in FOLDS]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["n_folds"] == 2 and summary["protocol"] == "loso"
@@ -78,7 +63,7 @@ def test_completed_folds_are_not_retrained_and_the_summary_covers_all(
     arguments = ["cv", "--data", str(synthetic_nemo), "--out", str(run_dir), *CLI_ARGUMENTS]
     assert cli.main(arguments) == 0
 
-    assert trained_folds == [*FOLDS, FOLDS[1]]
+    assert trained_splits == [*FOLDS, FOLDS[1]]
     assert (run_dir / FOLDS[0] / "metrics.json").stat().st_mtime_ns == kept
     assert split_is_complete(run_dir / FOLDS[1])
     resumed = json.loads((run_dir / "summary.json").read_text())
@@ -90,7 +75,7 @@ def test_completed_folds_are_not_retrained_and_the_summary_covers_all(
 
 
 def test_a_run_directory_of_other_settings_is_refused_before_training(
-    synthetic_nemo, tmp_path, trained_folds
+    synthetic_nemo, tmp_path, trained_splits
 ):
     from kser.data import load_corpus
 
@@ -99,7 +84,7 @@ def test_a_run_directory_of_other_settings_is_refused_before_training(
     stored.write_text(json.dumps(dataclasses.asdict(dataclasses.replace(CONFIG, epochs=5))))
     with pytest.raises(KserError, match="epochs: 5 -> 1"):
         run_cross_validation(corpus, CONFIG, tmp_path, verbose=0)
-    assert trained_folds == []
+    assert trained_splits == []
     # Running other folds of the same settings into the directory is fine.
     stored.write_text(json.dumps(dataclasses.asdict(dataclasses.replace(CONFIG, folds=None))))
     check_same_configuration(tmp_path, CONFIG)

@@ -22,20 +22,6 @@ FOLDS = ["loso-F1", "loso-M2"]
 LOSO = dataclasses.replace(TINY_CONFIG, protocol="loso", epochs=1, folds=FOLDS)
 
 
-@pytest.fixture
-def trained_splits(monkeypatch):
-    """The names of the splits trained, in order."""
-    trained = []
-    original = run_module.run_split
-
-    def counting_run_split(*, split, **rest):
-        trained.append(split.name)
-        return original(split=split, **rest)
-
-    monkeypatch.setattr(run_module, "run_split", counting_run_split)
-    return trained
-
-
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory):
     return make_nemo_directory(tmp_path_factory.mktemp("resume") / "nemo")
