@@ -96,6 +96,15 @@ class Bundle(Predictor):
     info: dict = field(default_factory=dict)
     directory: Path | None = None
 
+    @staticmethod
+    def load(path) -> Bundle:
+        """`load_bundle(path)`: the bundle at `path` (a bundle or run directory), checked."""
+        return load_bundle(path)
+
+    def save(self, directory, *, split=None, corpus=None) -> Path:
+        """`save_bundle(self, directory, ...)`: written atomically; returns the directory."""
+        return save_bundle(self, directory, split=split, corpus=corpus)
+
     @property
     def extractors(self) -> dict:
         """`{model input name: feature extractor}`."""

@@ -39,6 +39,18 @@ def test_a_saved_bundle_is_format_2_with_its_input_named(bundle, tmp_path):
     assert loaded.extractor.params == bundle.extractor.params
 
 
+def test_bundle_save_and_load_round_trip_to_the_same_predictions(bundle, tmp_path):
+    from kser.inference.bundle import Bundle
+
+    directory = bundle.save(tmp_path / "bundle")
+    loaded = Bundle.load(tmp_path)  # a run directory holding the bundle is found too
+    assert directory == tmp_path / "bundle" and loaded.directory == directory
+    features = np.random.default_rng(0).normal(size=(3, *bundle.model.input_shape[1:]))
+    np.testing.assert_allclose(
+        loaded.predict_features(features), bundle.predict_features(features), atol=1e-6
+    )
+
+
 def test_a_version_1_bundle_loads_and_predicts_as_the_saved_model(bundle, tmp_path):
     directory = save_version_1_bundle(bundle, tmp_path / "old")
     assert json.loads((directory / BUNDLE_FILE).read_text())["format"] == "kser-bundle/1"
