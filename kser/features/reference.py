@@ -8,8 +8,15 @@ returns `(n_bins, n_frames)` float32.
 
 from __future__ import annotations
 
-import librosa
-import numpy as np
+import os
+
+# librosa's numba kernels are compiled for the host CPU; on some hosts (an AMD EPYC here)
+# that code segfaults in librosa.zero_crossings. Generic code gives the same values.
+# (Read when numba is first imported; the root conftest.py sets it for test sessions.)
+os.environ.setdefault("NUMBA_CPU_NAME", "generic")
+
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def reference_feature(name: str, waveform: np.ndarray, params: dict) -> np.ndarray:
