@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from onnx_latency import median_seconds  # these scripts run as python benchmarks/<name>.py
 
 from kser import features
 from kser.data import load_corpus
@@ -30,16 +29,6 @@ from kser.paths import atomic_write_json
 from kser.runtime.features import EXTRACTORS, load_numpy_extractor
 
 SOUND_RMS = 1e-4
-
-
-def median_seconds(function, repeats=3) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -75,8 +64,8 @@ def main() -> None:
             "max_diff_in_stds_frames_with_sound": float(
                 np.max(in_stds, where=with_sound, initial=0)
             ),
-            "numpy_vs_tensorflow_time": median_seconds(lambda e=numpy_extractor: e(waves))
-            / median_seconds(lambda e=extractor: np.asarray(e(waves))),
+            "numpy_vs_tensorflow_time": median_seconds(lambda e=numpy_extractor: e(waves), 3)
+            / median_seconds(lambda e=extractor: np.asarray(e(waves)), 3),
         }
         print(name, {key: f"{value:.3g}" for key, value in results[name].items()})
     atomic_write_json(out / "runtime_feature_parity.json", {"clips": paths, "features": results})

@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from onnx_latency import median_seconds  # these scripts run as python benchmarks/<name>.py
 
 from kser.data import load_corpus
 from kser.data.audio import load_clip
@@ -38,16 +37,6 @@ from kser.features.pipeline import extract_features
 from kser.paths import atomic_write_json
 from kser.runtime import load_exported
 from kser.training import load_bundle
-
-
-def median_seconds(function, repeats: int) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def value_groups(extractor) -> list[str]:
