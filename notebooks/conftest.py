@@ -46,6 +46,8 @@ def pytest_runtest_setup(item):
         KSER_DATA=str(nemo_location()),
         KSER_CACHE=_session_cache[0],
         KSER_NOTEBOOK_RUNS=tempfile.mkdtemp(prefix=f"kser-{item.path.stem}-"),
+        # A kernel that crashes (segfault, abort) prints its Python stack into the report.
+        PYTHONFAULTHANDLER="1",
         # The kernel runs in notebooks/; `experiments` (not installed) lives in the clone's root.
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     )
