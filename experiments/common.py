@@ -115,41 +115,89 @@ def run_single_experiment(name: str, doc: str, config, smoke_config, argv=None) 
 
 
 def run_variants(setup: ExperimentSetup, configs: dict) -> dict[str, dict]:
-    """Run each named configuration into `<run_dir>/<name>/`; return each one's metrics.json.
+    """Run each named configuration into `<run_dir>/<name>/`; return each one's record.
 
-    A variant whose directory already holds a finished run of the same
-    configuration is read, not rerun, so an interrupted comparison resumes
-    where it stopped (one of another configuration raises `KserError`).
+    A single-split run's record is its metrics.json; a multi-fold one's (loso,
+    kfold) is its summary.json with the folds' metrics.json records under
+    `fold_records`. A variant whose directory already holds a finished run of
+    the same configuration is read, not rerun, so an interrupted comparison
+    resumes where it stopped (within a variant, finished folds are kept; one
+    of another configuration raises `KserError`).
     """
-    from kser.evaluation.report import METRICS_FILE
     from kser.training import run_experiment
-    from kser.training.cross_validation import check_same_configuration, split_is_complete
+    from kser.training.cross_validation import check_same_configuration
+    from kser.training.run_directory import run_is_complete
 
     records = {}
     for name, config in configs.items():
         directory = setup.run_dir / name
         check_same_configuration(directory, config)
-        if split_is_complete(directory):
+        if run_is_complete(directory):
             print(f"{name}: finished run in {directory}, not rerun")
         else:
             print(f"{name}: training into {directory}")
             run_experiment(setup.corpus, config, directory, tracker=setup.tracker)
-        records[name] = json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
+        records[name] = read_run_record(directory)
     return records
 
 
+def read_run_record(directory) -> dict:
+    """A finished run's metrics.json, or for a multi-fold run its summary.json plus
+    `fold_records` (each fold's metrics.json, in the summary's order)."""
+    from kser.evaluation.report import METRICS_FILE
+    from kser.training.run_directory import SUMMARY_FILE
+
+    directory = Path(directory)
+    if (directory / METRICS_FILE).is_file():
+        return json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
+    summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
+    summary["fold_records"] = [
+        json.loads((directory / fold["name"] / METRICS_FILE).read_text(encoding="utf-8"))
+        for fold in summary["folds"]
+    ]
+    return summary
+
+
 def metric_row(name_column: str, name: str, record: dict) -> dict:
-    """The comparison-table row of one run's metrics.json record."""
+    """The comparison-table row of one run's record (`read_run_record`).
+
+    A multi-fold run's scores are means over its folds (each held-out speaker
+    weighs the same), with a 95% t-interval over the folds; its best epoch is
+    the folds' median and its training time their sum.
+    """
+    if "fold_records" not in record:
+        return {
+            name_column: name,
+            "uar": record["uar"],
+            "uar_ci": record["uar_ci"],
+            "accuracy": record["accuracy"],
+            "accuracy_ci": record["accuracy_ci"],
+            "macro_f1": record["macro_f1"],
+            "best_epoch": record["metadata"]["best_epoch"],
+            "training_seconds": record["metadata"]["training_seconds"],
+        }
+    folds = [fold["metadata"] for fold in record["fold_records"]]
     return {
         name_column: name,
-        "uar": record["uar"],
-        "uar_ci": record["uar_ci"],
-        "accuracy": record["accuracy"],
-        "accuracy_ci": record["accuracy_ci"],
-        "macro_f1": record["macro_f1"],
-        "best_epoch": record["metadata"]["best_epoch"],
-        "training_seconds": record["metadata"]["training_seconds"],
+        "uar": record["uar"]["mean"],
+        "uar_ci": fold_mean_interval(record["uar"]["values"]),
+        "accuracy": record["accuracy"]["mean"],
+        "accuracy_ci": fold_mean_interval(record["accuracy"]["values"]),
+        "macro_f1": record["macro_f1"]["mean"],
+        "best_epoch": int(np.median([fold["best_epoch"] for fold in folds])),
+        "training_seconds": float(sum(fold["training_seconds"] for fold in folds)),
     }
+
+
+def fold_mean_interval(values) -> list[float] | None:
+    """The 95% t-interval of the mean of per-fold scores (None for a single fold)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return None
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return [float(values.mean() - half), float(values.mean() + half)]
 
 
 def write_table(run_dir, stem: str, title: str, rows: list[dict], note: str = "") -> str:

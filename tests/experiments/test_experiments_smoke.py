@@ -125,6 +125,63 @@ def test_feature_comparison_runs_all_13_features_by_default():
         feature_comparison.selected_features("mel,loudness")
 
 
+def test_a_cross_validated_variant_is_tabulated_as_its_fold_mean_with_a_t_interval(tmp_path):
+    from experiments.common import metric_row, read_run_record
+    from kser.evaluation import aggregate_folds
+
+    run = tmp_path / "mel"
+    folds = {"A": (0.4, 3, 10.0), "B": (0.5, 5, 20.0), "C": (0.6, 9, 30.0)}
+    records = []
+    for name, (uar, best_epoch, seconds) in folds.items():
+        record = {
+            "labels": ["a", "b"],
+            "n": 10,
+            "uar": uar,
+            "accuracy": uar + 0.1,
+            "macro_f1": uar - 0.1,
+            "confusion_matrix": [[5, 0], [0, 5]],
+            "metadata": {"best_epoch": best_epoch, "training_seconds": seconds},
+        }
+        (run / name).mkdir(parents=True)
+        (run / name / "metrics.json").write_text(json.dumps(record))
+        records.append(record)
+    summary = aggregate_folds(records, list(folds))
+    (run / "summary.json").write_text(json.dumps(summary))
+
+    row = metric_row("feature", "mel", read_run_record(run))
+    # mean 0.5, sample std 0.1 over 3 folds: t(0.975, 2) = 4.303 -> half-width 0.2484
+    assert row["uar"] == pytest.approx(0.5)
+    assert row["uar_ci"] == pytest.approx([0.5 - 0.24841, 0.5 + 0.24841], abs=1e-4)
+    assert row["accuracy_ci"] == pytest.approx([0.6 - 0.24841, 0.6 + 0.24841], abs=1e-4)
+    assert row["macro_f1"] == pytest.approx(0.4)
+    assert (row["best_epoch"], row["training_seconds"]) == (5, 60.0)
+
+
+def test_feature_comparison_gives_leave_one_speaker_out_a_cheaper_budget(monkeypatch, tmp_path):
+    seen = {}
+
+    def record_configs(setup, configs):
+        seen.update(configs)
+        raise SystemExit(0)  # the budget is all this test checks
+
+    monkeypatch.setattr(feature_comparison, "prepare", lambda args, name: _setup(args, tmp_path))
+    monkeypatch.setattr(feature_comparison, "run_variants", record_configs)
+    for protocol in ("seed", "loso"):
+        with pytest.raises(SystemExit):
+            feature_comparison.main(["--protocol", protocol, "--features", "mel"])
+        config = seen.pop("mel")
+        assert config.protocol == protocol
+        expected = feature_comparison.LOSO_CHANGES if protocol == "loso" else {}
+        assert config.model_params == expected.get("model_params", {"width": 0.25})
+        assert config.epochs == expected.get("epochs", feature_comparison.CONFIG.epochs)
+
+
+def _setup(args, run_dir):
+    from experiments.common import ExperimentSetup
+
+    return ExperimentSetup(None, None, run_dir, smoke=False, epochs=args.epochs)
+
+
 def test_augmentation_ablation_reports_three_conditions_with_intervals(smoke_data, tmp_path):
     out = tmp_path / "ablation"
     assert _smoke(augmentation_ablation, smoke_data, out, "--no-mlflow") == 0
