@@ -103,6 +103,8 @@ def test_feature_comparison_tabulates_and_charts_each_feature_then_resumes(
     for row in rows:
         assert float(row["uar_ci_low"]) <= float(row["uar"]) <= float(row["uar_ci_high"])
         assert 0.0 <= float(row["accuracy"]) <= 1.0 and float(row["training_seconds"]) > 0
+        study = feature_comparison.STUDY_ACCURACY[row["feature"]] / 100
+        assert float(row["study_accuracy"]) == pytest.approx(study)
         assert json.loads((out / row["feature"] / "metrics.json").read_text())["uar"] == float(
             row["uar"]
         )
@@ -121,6 +123,7 @@ def test_feature_comparison_runs_all_13_features_by_default():
     args = feature_comparison.build_parser().parse_args([])
     assert feature_comparison.selected_features(args.features) == features.names()
     assert len(features.names()) == 13
+    assert set(feature_comparison.STUDY_ACCURACY) == set(features.names())
     with pytest.raises(KserFeatureError, match="loudness"):
         feature_comparison.selected_features("mel,loudness")
 
