@@ -50,6 +50,16 @@ VARIANTS = {  # name -> export arguments
 }
 
 
+def normalize(bundle, raw: dict, speakers) -> dict:
+    """Each input's raw features normalized by its normalizer, by model input name."""
+    return {name: bundle.normalizers[name].transform(raw[name], speakers) for name in raw}
+
+
+def model_input(values: dict):
+    """`values` by input name as a Keras model takes them: the array itself for one input."""
+    return values if len(values) > 1 else next(iter(values.values()))
+
+
 def median_seconds(function, repeats: int) -> float:
     function()  # warm-up: graph building, allocations
     times = []
@@ -93,35 +103,48 @@ def main(argv=None) -> None:
     manifest = corpus.manifest.iloc[test_rows]
     speakers = manifest["speaker"].astype(str).to_numpy()
     labels = manifest["emotion"].to_numpy()
-    raw = extract_features(manifest, bundle.extractor, clip_seconds=bundle.clip_seconds)
-    raw = raw.as_numpy()
-    keras_probabilities = bundle.predict_features(raw, speakers)
+    # Every input by its model input name (an ensemble has one per feature).
+    raw = {
+        name: extract_features(manifest, extractor, clip_seconds=bundle.clip_seconds).as_numpy()
+        for name, extractor in bundle.extractors.items()
+    }
+    features = model_input(raw)
+    keras_probabilities = bundle.predict_features(features, speakers)
     plain = bundle.with_speaker_adaptation(None)
-    keras_plain = plain.predict_features(raw, speakers)
+    keras_plain = plain.predict_features(features, speakers)
     results = {"bundle": str(bundle.directory), "test_clips": len(test_rows), "variants": {}}
     results["keras_uar"] = evaluate(labels, keras_probabilities, bundle.labels).uar
 
-    normalized = bundle.normalizer.transform(raw, speakers)
-    single, batch = normalized[:1], normalized[:32]
-    input_name = bundle.model.inputs[0].name
-    keras_single = median_seconds(lambda: bundle.model.predict(single, verbose=0), args.repeats)
-    keras_batch = median_seconds(lambda: bundle.model.predict(batch, verbose=0), args.repeats)
+    normalized = normalize(bundle, raw, speakers)
+    single = {name: values[:1] for name, values in normalized.items()}
+    batch = {name: values[:32] for name, values in normalized.items()}
+    keras_single = median_seconds(
+        lambda: bundle.model.predict(model_input(single), verbose=0), args.repeats
+    )
+    keras_batch = median_seconds(
+        lambda: bundle.model.predict(model_input(batch), verbose=0), args.repeats
+    )
     results["keras_latency"] = {"single": keras_single, "batch32": keras_batch}
     clips = np.stack(
         [load_clip(path, bundle.sample_rate, bundle.clip_seconds) for path in manifest["path"][:32]]
     )
-    keras_waveform = median_seconds(
-        lambda: bundle.model.predict(
-            bundle.normalizer.transform(bundle._extract(clips[:1]), speakers[:1]), verbose=0
-        ),
-        args.repeats,
+
+    def keras_from_waveform():
+        extracted = {
+            name: keras.ops.convert_to_numpy(extractor(clips[:1]))
+            for name, extractor in bundle.extractors.items()
+        }
+        inputs = model_input(normalize(bundle, extracted, speakers[:1]))
+        return bundle.model.predict(inputs, verbose=0)
+
+    results["keras_latency"]["single_from_waveform"] = median_seconds(
+        keras_from_waveform, args.repeats
     )
-    results["keras_latency"]["single_from_waveform"] = keras_waveform
 
     for name, runtime in exported.items():
         session = runtime.sessions["model"]
-        probabilities = runtime.predict_features(raw, speakers)
-        runtime_plain = runtime.with_speaker_adaptation(None).predict_features(raw, speakers)
+        probabilities = runtime.predict_features(features, speakers)
+        runtime_plain = runtime.with_speaker_adaptation(None).predict_features(features, speakers)
         model_file = runtime.directory / "model.onnx"
         front_ends = [p for p in runtime.directory.glob("features.*.onnx")]
         row = {
@@ -135,10 +158,10 @@ def main(argv=None) -> None:
             ),
             "uar": evaluate(labels, probabilities, bundle.labels).uar,
             "single": median_seconds(
-                lambda session=session: session.run(None, {input_name: single}), args.repeats
+                lambda session=session: session.run(None, single), args.repeats
             ),
             "batch32": median_seconds(
-                lambda session=session: session.run(None, {input_name: batch}), args.repeats
+                lambda session=session: session.run(None, batch), args.repeats
             ),
         }
         if front_ends:
