@@ -58,7 +58,7 @@ def test_the_run_writes_the_comparison_reports_and_bundle(smoke_run):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ece"] == pytest.approx(summary["ece_after_temperature"])
     bundle = load_bundle(out / "ensemble")
-    assert sorted(bundle.extractor) == ["mel", "mfcc"]
+    assert sorted(bundle.extractors) == ["mel", "mfcc"]
     assert bundle.model.mixing_weights() == pytest.approx(summary["weights"])
     # Its members adapt to each speaker, so it does too, and it was tuned on adapted scores.
     assert bundle.speaker_adaptation.graph == "members"

@@ -41,8 +41,8 @@ def make_ensemble_bundle(seed=0) -> Bundle:
     }
     return Bundle(
         model=ensemble,
-        extractor=extractors,
-        normalizer=normalizers,
+        extractors=extractors,
+        normalizers=normalizers,
         labels=LABELS,
         clip_seconds=BUNDLE_SECONDS,
         info={"speaker_adaptation": SpeakerAdaptation(neighbours=3, graph="members").to_dict()},

@@ -101,8 +101,8 @@ def make_default_bundle(seed=0) -> Bundle:
     )
     return Bundle(
         model=model,
-        extractor=extractor,
-        normalizer=normalizer,
+        extractors=extractor,
+        normalizers=normalizer,
         labels=LABELS,
         clip_seconds=SECONDS,
         info={"speaker_adaptation": SpeakerAdaptation(neighbours=3, graph="input").to_dict()},

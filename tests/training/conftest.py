@@ -72,8 +72,8 @@ def make_bundle(normalization="speaker+global", seed=0) -> Bundle:
     normalizer = Normalizer(normalization).fit(train_features, np.repeat(["a", "b"], 4))
     return Bundle(
         model=model,
-        extractor=extractor,
-        normalizer=normalizer,
+        extractors=extractor,
+        normalizers=normalizer,
         labels=("anger", "fear", "happiness", "neutral", "sadness", "surprised"),
         clip_seconds=BUNDLE_SECONDS,
         info={"model": {"name": "cnn3", "params": TINY_CNN}},
