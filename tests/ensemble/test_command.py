@@ -12,7 +12,7 @@ from kser.data import load_corpus, make_splits
 from kser.ensemble import DEFAULT_MEMBERS, EnsembleConfig, ensemble_members
 from kser.errors import KserConfigError
 from kser.training import load_bundle
-from tests.conftest import SYNTHETIC_SPEAKERS, make_nemo_directory
+from tests.helpers import SYNTHETIC_SPEAKERS, make_nemo_directory
 
 # Models that train in seconds on utterance-level values (the notebook's smoke members).
 CHEAP_MEMBERS = "prosody:kernel,mfcc_functionals:linear"

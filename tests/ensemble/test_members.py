@@ -14,7 +14,7 @@ from kser.features.normalization import Normalizer
 from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.training import Bundle, ExperimentConfig, load_bundle, save_bundle
 from kser.training.cross_validation import METRICS_FILE
-from tests.conftest import tone
+from tests.helpers import tone
 
 CLIP_SECONDS = 1.0
 EXTRACTORS = {"mel": {"n_mels": 16}, "mfcc": {"n_mels": 16, "n_mfcc": 8}}

@@ -31,7 +31,7 @@ SMOKE = EnsembleConfig(SMOKE_MEMBERS, protocol="speaker", member_folds=2, max_tr
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """One speaker-protocol run on the synthetic 7-speaker corpus, shared by this module."""
-    from tests.conftest import make_nemo_directory
+    from tests.helpers import make_nemo_directory
 
     root = tmp_path_factory.mktemp("ensemble")
     data = make_nemo_directory(root / "nemo")
