@@ -581,7 +581,8 @@ def _check_inputs(bundle: Bundle, directory: Path) -> None:
     """A bundle has one extractor and normalizer per model input, at one sample rate."""
     expected = sorted(_input_names(bundle.model))
     for what, values in (("extractors", bundle.extractors), ("normalizers", bundle.normalizers)):
-        if sorted(values) != expected:
+        # (A single-input model's one entry counts as its input's, as when it is saved.)
+        if sorted(_by_input(values, bundle.model, what)) != expected:
             raise KserBundleError(
                 f"{directory}: the model's inputs are {expected}; the bundle's {what} must "
                 f"have those keys. Received: {sorted(values)}"
