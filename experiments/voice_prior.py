@@ -84,17 +84,17 @@ def main(argv=None) -> int:
 def _with_voices(bundle, train_features, train_speakers):
     from kser.speakers.statistics import VoiceStatistics
 
-    prior = None if isinstance(bundle.normalizer, dict) else bundle.normalizer.prior
-    if prior is None:
+    if not bundle.single_input or bundle.normalizer.prior is None:
         raise KserError(f"{bundle.directory}: no single-input speaker prior to match voices in")
     voices = VoiceStatistics.fit(train_features, np.asarray(train_speakers), float("inf"))
-    changed = type(bundle.normalizer)(
-        bundle.normalizer.spec,
-        bundle.normalizer.mean,
-        bundle.normalizer.std,
-        dataclasses.replace(prior, voices=voices),
+    normalizer = bundle.normalizer
+    changed = type(normalizer)(
+        normalizer.spec,
+        normalizer.mean,
+        normalizer.std,
+        dataclasses.replace(normalizer.prior, voices=voices),
     )
-    return dataclasses.replace(bundle, normalizer=changed)
+    return dataclasses.replace(bundle, normalizers=changed)
 
 
 @dataclasses.dataclass

@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (  # noqa: F401  (older imports from tests.conftest)
-    REPO_ROOT,
-    SYNTHETIC_SPEAKERS,
-    make_nemo_directory,
-    run_under_torch,
-    tone,
-    write_audio,
-)
+from tests.helpers import REPO_ROOT, make_nemo_directory
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, make_nemo_directory
+from tests.helpers import REPO_ROOT, make_nemo_directory
 
 # Runs the command line, then reports on stderr's last line whether TensorFlow was imported.
 _REPORTING_MAIN = """

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 COLAB = "https://colab.research.google.com/github/kser-project/kser/blob/main/notebooks/"
 NOTEBOOKS = sorted(path.name for path in (REPO_ROOT / "notebooks").glob("*.ipynb"))

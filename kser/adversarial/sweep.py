@@ -96,10 +96,10 @@ def attack_sweep(
 
     if domain not in DOMAINS:
         raise ValueError(f"domain must be one of {DOMAINS}. Received: domain={domain!r}")
-    if isinstance(bundle.extractor, dict):
+    if not bundle.single_input:
         raise KserBundleError(
             f"{bundle.directory}: attacks take single-input bundles; this one has inputs "
-            f"{', '.join(bundle.extractor)}"
+            f"{', '.join(bundle.extractors)}"
         )
     plain = bundle.with_speaker_adaptation(None)
     rows = np.asarray(rows)

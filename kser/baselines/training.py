@@ -51,8 +51,8 @@ def train_classic_split(corpus, config, split, split_dir, extractor, feature_set
     split_info = run.split_summary(corpus, split)
     bundle = Bundle(
         model=classifier,
-        extractor=extractor,
-        normalizer=normalizer,
+        extractors=extractor,
+        normalizers=normalizer,
         labels=tuple(corpus.labels),
         clip_seconds=config.clip_seconds,
         info={

@@ -223,8 +223,8 @@ def ensemble_bundle(
     ensemble.combiner.set_temperature(temperature)
     bundle = Bundle(
         model=ensemble,
-        extractor=extractors,
-        normalizer=normalizers,
+        extractors=extractors,
+        normalizers=normalizers,
         labels=first.labels,
         clip_seconds=first.clip_seconds,
         info=dict(info or {}),

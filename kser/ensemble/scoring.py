@@ -20,7 +20,7 @@ def score_on_test(corpus, split, bundle, finals, feature_sets, directory, seed: 
     """
     temperature = float(keras.ops.convert_to_numpy(bundle.model.combiner.temperature))
     adaptation = bundle.speaker_adaptation
-    used_sets = {feature: feature_sets[feature] for feature in bundle.extractor}
+    used_sets = {feature: feature_sets[feature] for feature in bundle.extractors}
 
     def ensemble_at(calibrated: bool):
         """The test result with the fitted temperatures, or with both at 1."""

@@ -28,7 +28,7 @@ from kser.export.frontend import FrontEndError, front_end_function
 from kser.export.numpy_front_end import write_numpy_front_end
 from kser.export.optimize import optimise
 from kser.export.quantize import QUANTIZATIONS, quantize
-from kser.inference.bundle import _kser_version, _per_input, _replace_directory
+from kser.inference.bundle import _kser_version, _replace_directory
 from kser.inference.speaker_adaptation import suited_graph
 from kser.paths import atomic_write_json
 from kser.runtime import layout
@@ -69,14 +69,14 @@ def export_bundle(
         optimise(model_path, optimisation)
         if quantization != "none":
             quantize(model_path, model_path, quantization, calibration)
-        for input_name, extractor in _inputs(bundle).items():
+        for input_name, extractor in bundle.extractors.items():
             description["inputs"][input_name]["front_end"] = (
                 _export_front_end(extractor, bundle.clip_samples, staging, input_name, opset)
                 if front_ends
                 else {"runs_in": layout.FRONT_END_TENSORFLOW, "reason": "not requested"}
             )
-        for input_name in _inputs(bundle):
-            _normalizer(bundle, input_name).save(
+        for input_name in bundle.extractors:
+            bundle.normalizers[input_name].save(
                 staging / layout.normalizer_file(_normalizer_key(bundle, input_name))
             )
         if bundle.directory is not None and (Path(bundle.directory) / layout.SPLIT_FILE).is_file():
@@ -100,19 +100,19 @@ def calibration_features(bundle, corpus, rows, cache_root=None) -> dict[str, np.
     rows = np.asarray(rows)
     speakers = corpus.manifest["speaker"].astype(str).to_numpy()[rows]
     calibration = {}
-    for input_name, extractor in _inputs(bundle).items():
+    for input_name, extractor in bundle.extractors.items():
         raw = extract_features(
             corpus.manifest, extractor, clip_seconds=bundle.clip_seconds, cache_root=cache_root
         ).as_numpy()[rows]
-        calibration[input_name] = _normalizer(bundle, input_name).transform(raw, speakers)
+        calibration[input_name] = bundle.normalizers[input_name].transform(raw, speakers)
     return calibration
 
 
 def _describe(bundle, quantization: str, opset: int, optimisation: str) -> dict:
     adaptation = bundle.speaker_adaptation
     inputs = {}
-    for input_name, extractor in _inputs(bundle).items():
-        normalizer = _normalizer(bundle, input_name)
+    for input_name, extractor in bundle.extractors.items():
+        normalizer = bundle.normalizers[input_name]
         inputs[input_name] = {
             "feature": {
                 "name": extractor.name,
@@ -131,7 +131,7 @@ def _describe(bundle, quantization: str, opset: int, optimisation: str) -> dict:
         "sample_rate": bundle.sample_rate,
         "clip_seconds": float(bundle.clip_seconds),
         "inputs": inputs,
-        "single_input": not isinstance(bundle.extractor, dict),
+        "single_input": bundle.single_input,
         "speaker_adaptation": None if adaptation is None else adaptation.to_dict(),
         "suited_graph": suited_graph(bundle.model),
         "graph_vectors": _graph_vectors(bundle.model),
@@ -232,24 +232,10 @@ def _write_metadata(path: Path, description: dict) -> None:
     onnx.save(graph, path)
 
 
-def _inputs(bundle) -> dict:
-    """`{model input name: extractor}`."""
-    if isinstance(bundle.extractor, dict):
-        return dict(bundle.extractor)
-    return {_single(bundle): bundle.extractor}
-
-
-def _single(bundle) -> str:
-    return bundle.model.inputs[0].name
-
-
 def _normalizer_key(bundle, input_name: str) -> str | None:
-    """The key of `input_name`'s normalizer: None for a single-input bundle."""
-    return input_name if isinstance(bundle.normalizer, dict) else None
-
-
-def _normalizer(bundle, input_name: str):
-    return _per_input(bundle.normalizer)[_normalizer_key(bundle, input_name)]
+    """The name of `input_name`'s normalizer file in an export: by no name (None,
+    normalizer.json) for a single-input bundle."""
+    return None if bundle.single_input else input_name
 
 
 def _reason(error: Exception) -> str:

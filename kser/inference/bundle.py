@@ -68,13 +68,15 @@ BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 # A version 1 single-input bundle's statistics (version 2: `normalizer_file(input)`).
 NORMALIZER_FILE = "normalizer.json"
+# The key of a version 1 bundle's one (unnamed) input while it is read.
+_VERSION_1_INPUT = "features"
 _PREDICT_BATCH = 32
 _REQUIRED_KEYS = ("format", "labels", "sample_rate", "clip_seconds", "normalization")
 
 
 @dataclass
 class Bundle(Predictor):
-    """A trained model with its feature extractor, normalizer and label names.
+    """A trained model with its feature extractors, normalizers and label names.
 
     `info` holds the rest of bundle.json (model name and arguments, protocol,
     split, metrics, training parameters); `directory` is where it was loaded
@@ -82,19 +84,27 @@ class Bundle(Predictor):
     (a `SpeakerAdaptation` as a dict, or absent) smooths each speaker's
     predictions over that speaker's similar clips.
 
-    `extractors` and `normalizers` key every input by the model's input name.
-    `extractor` and `normalizer` are what the bundle was made with: one
-    object for a single-input model, else those dicts (features then go in
-    and out as dicts with the same keys).
+    `extractors` and `normalizers` are dicts keyed by the model's input name
+    (kser's single-input models call theirs "features", a classic model's is
+    `CLASSIC_INPUT`; `kser.models.WeightedEnsemble` has one per feature).
+    For a single-input model they may be given as one object each, which is
+    keyed by the model's one input name; `extractor` and `normalizer` then
+    give that object back. A single-input bundle takes and returns features
+    as one array; a model taking a dict of inputs (an ensemble) takes them as
+    dicts with the same keys as `extractors`.
     """
 
     model: keras.Model
-    extractor: object
-    normalizer: object
+    extractors: dict
+    normalizers: dict
     labels: tuple[str, ...]
     clip_seconds: float
     info: dict = field(default_factory=dict)
     directory: Path | None = None
+
+    def __post_init__(self):
+        self.extractors = _by_input(self.extractors, self.model, "extractors")
+        self.normalizers = _by_input(self.normalizers, self.model, "normalizers")
 
     @staticmethod
     def load(path) -> Bundle:
@@ -106,14 +116,30 @@ class Bundle(Predictor):
         return save_bundle(self, directory, split=split, corpus=corpus)
 
     @property
-    def extractors(self) -> dict:
-        """`{model input name: feature extractor}`."""
-        return _keyed(self.extractor, self.model)
+    def single_input(self) -> bool:
+        """Whether the model takes one array (features go in and out as arrays), not a
+        dict by input name."""
+        return _has_one_input(self.model)
 
     @property
-    def normalizers(self) -> dict:
-        """`{model input name: Normalizer}`."""
-        return _keyed(self.normalizer, self.model)
+    def extractor(self):
+        """A single-input bundle's feature extractor (else: use `extractors`)."""
+        return self._only_input("extractors")
+
+    @property
+    def normalizer(self):
+        """A single-input bundle's `Normalizer` (else: use `normalizers`)."""
+        return self._only_input("normalizers")
+
+    def _only_input(self, what: str):
+        values = getattr(self, what)
+        if not self.single_input:
+            raise KserBundleError(
+                f"{self.directory or 'bundle'}: the model takes its inputs by name "
+                f"({', '.join(values)}); use .{what}[name], not .{what[:-1]}"
+            )
+        (value,) = values.values()
+        return value
 
     @property
     def sample_rate(self) -> int:
@@ -137,22 +163,22 @@ class Bundle(Predictor):
     def with_prior_clips(self, clips: float) -> Bundle:
         """The same bundle with the weight (k, in clips) of the population prior of its
         per-speaker statistics set to `clips` (inputs without a prior are unchanged)."""
-        normalizer = _map_inputs(
-            lambda normalizer, _: (
-                normalizer if normalizer.prior is None else normalizer.with_prior_clips(clips)
-            ),
-            self.normalizer,
-        )
-        return replace(self, normalizer=normalizer)
+        normalizers = {
+            name: normalizer if normalizer.prior is None else normalizer.with_prior_clips(clips)
+            for name, normalizer in self.normalizers.items()
+        }
+        return replace(self, normalizers=normalizers)
 
-    def predict_features(self, features: np.ndarray, speakers=None) -> np.ndarray:
-        """Class probabilities `(n, n_labels)` of raw features `(n, n_bins, n_frames)`.
+    def predict_features(self, features, speakers=None) -> np.ndarray:
+        """Class probabilities `(n, n_labels)` of raw features `(n, n_bins, n_frames)`
+        (for a multi-input model: a dict of them by input name).
 
         `speakers` (one id per row) groups rows for per-speaker normalization
         and speaker adaptation; by default all rows count as one speaker.
         """
-        speakers = _speaker_ids(features, speakers)
-        probabilities, graph_features = self.unadapted_predictions(features, speakers)
+        inputs = self._by_name(features)
+        speakers = _speaker_ids(inputs, speakers)
+        probabilities, graph_features = self._unadapted(inputs, speakers)
         adaptation = self.speaker_adaptation
         if adaptation is None:
             return probabilities
@@ -161,11 +187,15 @@ class Bundle(Predictor):
     def unadapted_predictions(self, features, speakers=None):
         """`(probabilities, graph vectors)` before speaker adaptation: the vectors are
         those the bundle's adaptation compares (None when it does not adapt)."""
-        speakers = _speaker_ids(features, speakers)
-        normalized = _map_inputs(
-            lambda normalizer, values: normalizer.transform(values, speakers),
-            self.normalizer,
-            features,
+        inputs = self._by_name(features)
+        return self._unadapted(inputs, _speaker_ids(inputs, speakers))
+
+    def _unadapted(self, inputs: dict, speakers: np.ndarray):
+        normalized = self._as_given(
+            {
+                name: self.normalizers[name].transform(values, speakers)
+                for name, values in inputs.items()
+            }
         )
         adaptation = self.speaker_adaptation
         if adaptation is not None and adaptation.graph == "embedding":
@@ -188,14 +218,33 @@ class Bundle(Predictor):
         probabilities = np.exp(log_softmax(keras.ops.convert_to_numpy(logits)))
         return probabilities, None if adaptation is None else graph_features
 
+    def _by_name(self, values) -> dict:
+        """Per-input `values` as given to the bundle (one for a single-input model, else a
+        dict by input name) as `{input name: value}`."""
+        if self.single_input:
+            return {next(iter(self.extractors)): values}
+        if not isinstance(values, dict) or not set(self.extractors) <= set(values):
+            found = sorted(values) if isinstance(values, dict) else type(values).__name__
+            raise KserBundleError(
+                f"{self.directory or 'bundle'}: the model takes a dict of features by input "
+                f"name ({', '.join(self.extractors)}). Received: {found}"
+            )
+        return {name: values[name] for name in self.extractors}
+
+    def _as_given(self, values: dict):
+        """`{input name: value}` as the bundle gives it: the one value for a
+        single-input model, else the dict."""
+        return next(iter(values.values())) if self.single_input else values
+
     def _profile_identity(self) -> dict:
-        described = _map_inputs(
-            lambda extractor, _: {"name": extractor.name, "params": extractor.params},
-            self.extractor,
-        )
-        specs = _map_inputs(lambda normalizer, _: normalizer.spec, self.normalizer)
+        described = {
+            name: {"name": extractor.name, "params": extractor.params}
+            for name, extractor in self.extractors.items()
+        }
+        specs = {name: normalizer.spec for name, normalizer in self.normalizers.items()}
+        identity = {"features": self._as_given(described), "normalization": self._as_given(specs)}
         # Through JSON, so that a loaded profile compares equal (lists, not tuples).
-        return json.loads(json.dumps({"features": described, "normalization": specs}))
+        return json.loads(json.dumps(identity))
 
     def _normalizers(self):
         return self.normalizers.values()
@@ -206,26 +255,32 @@ class Bundle(Predictor):
         from kser.features.pipeline import extract_features
 
         if feature_set is None:
-            feature_set = _map_inputs(
-                lambda extractor, _: extract_features(
+            feature_sets = {
+                name: extract_features(
                     corpus.manifest,
                     extractor,
                     clip_seconds=self.clip_seconds,
                     cache_root=cache_root,
-                ),
-                self.extractor,
-            )
-        return _map_inputs(lambda feature_set, _: feature_set.as_numpy()[rows], feature_set)
+                )
+                for name, extractor in self.extractors.items()
+            }
+        else:
+            feature_sets = self._by_name(feature_set)
+        return self._as_given(
+            {name: feature_set.as_numpy()[rows] for name, feature_set in feature_sets.items()}
+        )
 
     def _extract(self, waveforms: np.ndarray):
-        def extract(extractor, _):
+        def extract(extractor):
             batches = [
                 keras.ops.convert_to_numpy(extractor(waveforms[start : start + _PREDICT_BATCH]))
                 for start in range(0, len(waveforms), _PREDICT_BATCH)
             ]
             return np.concatenate(batches)
 
-        return _map_inputs(extract, self.extractor)
+        return self._as_given(
+            {name: extract(extractor) for name, extractor in self.extractors.items()}
+        )
 
 
 def save_bundle(bundle: Bundle, directory, *, split=None, corpus=None) -> Path:
@@ -250,8 +305,8 @@ def save_bundle(bundle: Bundle, directory, *, split=None, corpus=None) -> Path:
             inference_model.save(staging / MODEL_FILE)
         # Keyed by the saved model's input names: an unnamed input's name changes when a
         # model is rebuilt from its config (a tensor's name, then its input layer's).
-        extractors = _keyed(bundle.extractor, inference_model)
-        normalizers = _keyed(bundle.normalizer, inference_model)
+        extractors = _by_input(bundle.extractors, inference_model, "extractors")
+        normalizers = _by_input(bundle.normalizers, inference_model, "normalizers")
         feature_description = {
             name: {
                 "name": extractor.name,
@@ -338,18 +393,15 @@ def load_bundle(path) -> Bundle:
             f"{directory}: the model has {outputs} outputs but the bundle "
             f"lists {len(labels)} labels"
         )
-    if None in inputs:  # version 1, one input: named by the model
-        extractors = {_input_names(model)[0]: extractors[None]}
-        normalizers = {_input_names(model)[0]: normalizers[None]}
+    if "features" not in info:  # version 1, one input: named by the model
+        name = _input_names(model)[0]
+        extractors = {name: extractors[_VERSION_1_INPUT]}
+        normalizers = {name: normalizers[_VERSION_1_INPUT]}
     if sorted(extractors) != sorted(_input_names(model)):
         raise KserBundleError(
             f"{directory}: the model's inputs are {sorted(_input_names(model))} but the bundle "
             f"has features for {sorted(extractors)}"
         )
-    if _has_one_input(model):
-        (extractor,), (normalizer,) = extractors.values(), normalizers.values()
-    else:
-        extractor, normalizer = extractors, normalizers
     try:
         adaptation = SpeakerAdaptation.from_dict(info.get("speaker_adaptation") or {})
     except (TypeError, ValueError) as error:
@@ -367,15 +419,16 @@ def load_bundle(path) -> Bundle:
     known = set(_REQUIRED_KEYS) | {"feature", "features"}
     extra = {key: value for key, value in info.items() if key not in known}
     return Bundle(
-        model, extractor, normalizer, labels, float(info["clip_seconds"]), extra, directory
+        model, extractors, normalizers, labels, float(info["clip_seconds"]), extra, directory
     )
 
 
 def _described_inputs(info: dict) -> dict:
     """`{input name: (feature description, normalization spec, normalizer file)}` of
-    bundle.json; a version 1 single-input bundle's one input has the key None."""
+    bundle.json; a version 1 single-input bundle's one input, which it names by no
+    name, has the key `_VERSION_1_INPUT` until the model names it."""
     if "features" not in info:
-        return {None: (info["feature"], info["normalization"], NORMALIZER_FILE)}
+        return {_VERSION_1_INPUT: (info["feature"], info["normalization"], NORMALIZER_FILE)}
     return {
         name: (feature, info["normalization"][name], normalizer_file(name))
         for name, feature in info["features"].items()
@@ -448,10 +501,11 @@ def _read_info(directory: Path) -> dict:
     return info
 
 
-def _speaker_ids(features, speakers) -> np.ndarray:
-    """`speakers` as an array, or one speaker for every row of `features` when None."""
+def _speaker_ids(features: dict, speakers) -> np.ndarray:
+    """`speakers` as an array, or one speaker for every row of `features` (by input
+    name) when None."""
     if speakers is None:
-        first = next(iter(_per_input(features).values()))
+        first = next(iter(features.values()))
         return np.zeros(len(first), dtype=np.int64)
     return np.asarray(speakers)
 
@@ -491,23 +545,6 @@ def _check_fields(info: dict, path: Path) -> None:
             )
 
 
-def _per_input(value) -> dict:
-    """`value` if it is a multi-input dict `{input name: value}`, else `{None: value}`."""
-    return value if isinstance(value, dict) else {None: value}
-
-
-def _map_inputs(function, objects, values=None):
-    """`function(object, value)` for each input: a dict for a multi-input bundle, else one result.
-
-    `values` defaults to each input's name (None for a single-input bundle).
-    """
-    if not isinstance(objects, dict):
-        return function(objects, None if values is None else values)
-    if values is None:
-        values = {name: name for name in objects}
-    return {name: function(item, values[name]) for name, item in objects.items()}
-
-
 # The one input of a classic (scikit-learn / xgboost) classifier, which names none.
 CLASSIC_INPUT = "features"
 
@@ -523,26 +560,34 @@ def _has_one_input(model) -> bool:
     return is_classic_model(model) or not isinstance(model.input, dict)
 
 
-def _keyed(value, model) -> dict:
-    """`value` (one object, or a dict by input name) as `{model input name: object}`."""
-    if isinstance(value, dict):
-        return value
-    return {_input_names(model)[0]: value}
+def _by_input(values, model, what: str) -> dict:
+    """`values` (a dict by input name, or one object for a single-input model) as
+    `{model input name: object}`. A single-input model's one entry is keyed by the
+    model's input name, which a model rebuilt from its config may have changed."""
+    names = _input_names(model)
+    if isinstance(values, dict):
+        if _has_one_input(model) and len(values) == 1:
+            return {names[0]: next(iter(values.values()))}
+        return dict(values)
+    if len(names) != 1:
+        raise KserBundleError(
+            f"the model's inputs are {sorted(names)}: its {what} must be a dict with those "
+            f"keys. Received: one {type(values).__name__}"
+        )
+    return {names[0]: values}
 
 
 def _check_inputs(bundle: Bundle, directory: Path) -> None:
-    """A multi-input bundle has one extractor and normalizer per model input, at one sample rate."""
-    if not isinstance(bundle.extractor, dict) and not isinstance(bundle.normalizer, dict):
-        return
+    """A bundle has one extractor and normalizer per model input, at one sample rate."""
     expected = sorted(_input_names(bundle.model))
-    for what, value in (("extractor", bundle.extractor), ("normalizer", bundle.normalizer)):
-        if not isinstance(value, dict) or sorted(value) != expected:
-            found = sorted(value) if isinstance(value, dict) else type(value).__name__
+    for what, values in (("extractors", bundle.extractors), ("normalizers", bundle.normalizers)):
+        # (A single-input model's one entry counts as its input's, as when it is saved.)
+        if sorted(_by_input(values, bundle.model, what)) != expected:
             raise KserBundleError(
-                f"{directory}: the model's inputs are {expected}; the bundle's {what} must be "
-                f"a dict with those keys. Received: {found}"
+                f"{directory}: the model's inputs are {expected}; the bundle's {what} must "
+                f"have those keys. Received: {sorted(values)}"
             )
-    rates = {name: e.params["sample_rate"] for name, e in bundle.extractor.items()}
+    rates = {name: e.params["sample_rate"] for name, e in bundle.extractors.items()}
     if len(set(rates.values())) != 1:
         raise KserBundleError(f"{directory}: inputs need one sample rate. Received: {rates}")
 

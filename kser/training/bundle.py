@@ -13,7 +13,6 @@ from kser.inference.bundle import (  # noqa: F401  (the names older imports use)
     Predictor,
     WindowPrediction,
     _kser_version,
-    _per_input,
     _replace_directory,
     audio_files,
     find_bundle_directory,

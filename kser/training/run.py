@@ -572,8 +572,8 @@ def build_bundle(*, fitted, corpus, config, split, split_dir, extractor, feature
     training = fitted.training
     bundle = Bundle(
         model=fitted.model,
-        extractor=extractor,
-        normalizer=fitted.normalizer,
+        extractors=extractor,
+        normalizers=fitted.normalizer,
         labels=tuple(corpus.labels),
         clip_seconds=config.clip_seconds,
         info={

@@ -99,28 +99,19 @@ def with_prior(bundle, prior_clips: float, voice_temperature: float | None):
             return normalizer
         return normalizer.with_prior_clips(prior_clips, voice_temperature)
 
-    normalizer = bundle.normalizer
-    if isinstance(normalizer, dict):
-        normalizer = {name: changed(value) for name, value in normalizer.items()}
-    else:
-        normalizer = changed(normalizer)
-    return dataclasses.replace(bundle, normalizer=normalizer)
+    normalizers = {name: changed(value) for name, value in bundle.normalizers.items()}
+    return dataclasses.replace(bundle, normalizers=normalizers)
 
 
 def has_voice_prior(bundle) -> bool:
     return any(
         normalizer.prior is not None and normalizer.prior.voices is not None
-        for normalizer in _normalizers(bundle)
+        for normalizer in bundle.normalizers.values()
     )
 
 
 def has_speaker_prior(bundle) -> bool:
-    return any(normalizer.prior is not None for normalizer in _normalizers(bundle))
-
-
-def _normalizers(bundle):
-    normalizer = bundle.normalizer
-    return list(normalizer.values()) if isinstance(normalizer, dict) else [normalizer]
+    return any(normalizer.prior is not None for normalizer in bundle.normalizers.values())
 
 
 def _json_number(value):

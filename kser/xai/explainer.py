@@ -74,13 +74,13 @@ def explained_parts(bundle, waveforms):
     features = bundle._extract(np.asarray(waveforms, dtype="float32"))
     speakers = np.zeros(len(waveforms), dtype=np.int64)
     bundle._warn_about_small_speaker_groups(speakers)
-    if not isinstance(features, dict):
+    if bundle.single_input:
         inputs = bundle.normalizer.transform(features, speakers)
         part = ExplainedPart(bundle.extractor.name, bundle.model, bundle.extractor, inputs)
         return [part], inputs
     model = bundle.model
     inputs = {
-        name: bundle.normalizer[name].transform(values, speakers)
+        name: bundle.normalizers[name].transform(values, speakers)
         for name, values in features.items()
     }
     weights = model.mixing_weights()
@@ -89,7 +89,7 @@ def explained_parts(bundle, waveforms):
         ExplainedPart(
             member.name,
             member,
-            bundle.extractor[feature],
+            bundle.extractors[feature],
             inputs[feature],
             weights[member.name] / temperature,
         )

@@ -12,8 +12,8 @@ from kser.adversarial.waveform import SAMPLE_BOUNDS, WaveformChain, signal_to_pe
 from kser.errors import KserBundleError
 from kser.training import Bundle
 from tests.adversarial.synthetic import synthetic_features, trained_classifier
-from tests.conftest import run_under_torch, tone
-from tests.training.conftest import make_bundle
+from tests.helpers import run_under_torch, tone
+from tests.training.helpers import make_bundle
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import soundfile
 
 from kser.adversarial.waveform import signal_to_perturbation_db
 from kser.cli import main
-from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CNN
+from tests.helpers import make_nemo_directory
+from tests.training.helpers import TINY_CNN
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from kser.adversarial.gradients import input_gradient
 from kser.adversarial.waveform import WaveformChain
 from kser.training import train
 from tests.adversarial.synthetic import small_classifier, synthetic_features
-from tests.training.conftest import make_bundle
+from tests.training.helpers import make_bundle
 
 
 def main(directory: Path) -> int:

@@ -17,7 +17,7 @@ from kser.augment import (
     build_waveform_augmentation,
 )
 from kser.errors import KserFeatureError
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 N_BINS = {"chroma": 12, "tonnetz": 6, "zcr": 1, "rms": 1}
 

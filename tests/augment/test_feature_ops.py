@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from kser.augment import feature_ops
 from kser.errors import KserFeatureError
-from tests.conftest import tone
+from tests.helpers import tone
 
 SEED = tf.constant([3, 4], tf.int64)
 

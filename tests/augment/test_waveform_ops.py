@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from kser.augment import waveform_ops
-from tests.conftest import tone
+from tests.helpers import tone
 
 SR = 16000
 SEED = tf.constant([5, 6], tf.int64)

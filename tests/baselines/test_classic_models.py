@@ -11,7 +11,7 @@ from kser.baselines import build_classifier, load_classifier
 from kser.cli import main
 from kser.data import load_corpus
 from kser.training import ExperimentConfig, load_bundle, run_experiment
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 pytest.importorskip("opensmile")
 pytest.importorskip("sklearn")

@@ -12,7 +12,7 @@ from kser import features
 from kser.errors import KserFeatureError
 from kser.features import cache
 from kser.features.pipeline import extract_features
-from tests.conftest import tone, write_audio
+from tests.helpers import tone, write_audio
 
 pytest.importorskip("opensmile")
 

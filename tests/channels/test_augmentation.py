@@ -13,7 +13,7 @@ from kser.data import load_corpus
 from kser.errors import KserConfigError
 from kser.features.pipeline import extract_features
 from kser.training import ExperimentConfig
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 CHOICES = "telephone, noise:5-20, reverb:0.2-0.8"
 

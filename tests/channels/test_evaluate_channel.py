@@ -12,8 +12,8 @@ from kser.cli import main
 from kser.data import load_corpus
 from kser.features.cache import list_cache
 from kser.training import load_bundle
-from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CNN
+from tests.helpers import make_nemo_directory
+from tests.training.helpers import TINY_CNN
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import chirp
 
 from kser.channels import ops
-from tests.conftest import tone
+from tests.helpers import tone
 
 SAMPLE_RATE = 16000
 

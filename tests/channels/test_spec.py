@@ -7,7 +7,7 @@ import pytest
 
 from kser.channels import Channel, clip_seed, parse_channel
 from kser.errors import KserConfigError
-from tests.conftest import tone
+from tests.helpers import tone
 
 SAMPLE_RATE = 16000
 

@@ -3,7 +3,7 @@ import pytest
 
 from kser.data.audio import clip_samples, fix_length, load_clip, load_waveform
 from kser.errors import KserDataError
-from tests.conftest import tone, write_audio
+from tests.helpers import tone, write_audio
 
 
 def dominant_frequency(samples, sample_rate):

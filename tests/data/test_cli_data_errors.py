@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from kser.cli import main
-from tests.conftest import REPO_ROOT, make_nemo_directory
+from tests.helpers import REPO_ROOT, make_nemo_directory
 
 
 def _rewrite_line(table, number, edit):

@@ -6,7 +6,7 @@ from kser.cli import main
 from kser.data import load_corpus
 from kser.data.labels import EMOTIONS
 from kser.errors import KserDataError
-from tests.conftest import make_nemo_directory, tone, write_audio
+from tests.helpers import make_nemo_directory, tone, write_audio
 
 
 def test_nemo_directory_accepts_wav_and_flac_for_the_same_stem(synthetic_nemo):

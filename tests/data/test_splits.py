@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kser.data import load_corpus, make_splits, write_split
-from tests.conftest import SYNTHETIC_SPEAKERS, make_nemo_directory
+from tests.helpers import SYNTHETIC_SPEAKERS, make_nemo_directory
 
 
 @pytest.fixture

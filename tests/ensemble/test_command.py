@@ -12,7 +12,7 @@ from kser.data import load_corpus, make_splits
 from kser.ensemble import DEFAULT_MEMBERS, EnsembleConfig, ensemble_members
 from kser.errors import KserConfigError
 from kser.training import load_bundle
-from tests.conftest import SYNTHETIC_SPEAKERS, make_nemo_directory
+from tests.helpers import SYNTHETIC_SPEAKERS, make_nemo_directory
 
 # Models that train in seconds on utterance-level values (the notebook's smoke members).
 CHEAP_MEMBERS = "prosody:kernel,mfcc_functionals:linear"
@@ -115,7 +115,7 @@ def test_loso_is_cross_fitted_the_test_speaker_is_never_seen(tmp_path):
             assert split["test_speakers"] == [test_speaker]
             assert test_speaker not in split["train_speakers"] + split["val_speakers"]
         bundle = load_bundle(out / fold / "ensemble")
-        assert sorted(bundle.extractor) == ["mfcc_functionals", "prosody"]
+        assert sorted(bundle.extractors) == ["mfcc_functionals", "prosody"]
     summary = json.loads((out / "summary.json").read_text())
     assert [row["name"] for row in summary["ensemble"]["folds"]] == folds
     assert set(summary["member_mean_uar"]) == set(CHEAP_NAMES)

@@ -14,7 +14,7 @@ from kser.features.normalization import Normalizer
 from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.training import Bundle, ExperimentConfig, load_bundle, save_bundle
 from kser.training.cross_validation import METRICS_FILE
-from tests.conftest import tone
+from tests.helpers import tone
 
 CLIP_SECONDS = 1.0
 EXTRACTORS = {"mel": {"n_mels": 16}, "mfcc": {"n_mels": 16, "n_mfcc": 8}}
@@ -78,7 +78,7 @@ def test_the_ensemble_adapts_to_each_speaker_as_its_members_do():
     # The graph joins each member's embedding (here its flattened normalized input).
     speakers = np.zeros(len(waves))
     embeddings = {
-        name: bundle.normalizer[feature].transform(features[feature], speakers).reshape(6, -1)
+        name: bundle.normalizers[feature].transform(features[feature], speakers).reshape(6, -1)
         for name, feature in (("mel_dense", "mel"), ("mfcc_dense", "mfcc"))
     }
     np.testing.assert_allclose(
@@ -94,9 +94,9 @@ def test_members_reading_one_feature_must_share_its_normalization():
         joined({"mel_a": member_bundle("mel", 0), "mel_b": member_bundle("mel", 1)})
     shared = member_bundle("mel", 0)
     other = member_bundle("mel", 1)
-    other.normalizer = shared.normalizer
+    other.normalizers = shared.normalizers
     bundle = joined({"mel_a": shared, "mel_b": other})
-    assert list(bundle.extractor) == ["mel"]
+    assert list(bundle.extractors) == ["mel"]
 
 
 def test_a_bundle_missing_an_inputs_normalization_is_refused(tmp_path):
@@ -111,7 +111,7 @@ def test_a_bundle_missing_an_inputs_normalization_is_refused(tmp_path):
 
 def test_saving_refuses_extractors_that_do_not_match_the_model_inputs(tmp_path):
     bundle = joined({"mel_dense": member_bundle("mel", 0), "mfcc_dense": member_bundle("mfcc", 1)})
-    del bundle.extractor["mfcc"]
+    del bundle.extractors["mfcc"]
     with pytest.raises(KserBundleError, match=r"inputs are \['mel', 'mfcc'\]"):
         save_bundle(bundle, tmp_path / "ensemble")
 

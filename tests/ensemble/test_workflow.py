@@ -31,7 +31,7 @@ SMOKE = EnsembleConfig(SMOKE_MEMBERS, protocol="speaker", member_folds=2, max_tr
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """One speaker-protocol run on the synthetic 7-speaker corpus, shared by this module."""
-    from tests.conftest import make_nemo_directory
+    from tests.helpers import make_nemo_directory
 
     root = tmp_path_factory.mktemp("ensemble")
     data = make_nemo_directory(root / "nemo")
@@ -58,7 +58,7 @@ def test_the_run_writes_the_comparison_reports_and_bundle(smoke_run):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ece"] == pytest.approx(summary["ece_after_temperature"])
     bundle = load_bundle(out / "ensemble")
-    assert sorted(bundle.extractor) == ["mel", "mfcc"]
+    assert sorted(bundle.extractors) == ["mel", "mfcc"]
     assert bundle.model.mixing_weights() == pytest.approx(summary["weights"])
     # Its members adapt to each speaker, so it does too, and it was tuned on adapted scores.
     assert bundle.speaker_adaptation.graph == "members"

@@ -8,7 +8,7 @@ from kser import cli
 from kser.errors import KserEvaluationError
 from kser.evaluation import compare, compare_runs, evaluate, mcnemar, write_report
 from kser.evaluation import report as report_module
-from tests.evaluation.conftest import probabilities_for
+from tests.evaluation.helpers import probabilities_for
 
 LABELS = ("anger", "fear", "joy", "neutral")
 N_CLIPS = 40

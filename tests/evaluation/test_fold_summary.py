@@ -7,7 +7,7 @@ import pytest
 
 from kser.errors import KserEvaluationError
 from kser.evaluation import aggregate_folds, evaluate
-from tests.evaluation.conftest import probabilities_for
+from tests.evaluation.helpers import probabilities_for
 
 LABELS = ("x", "y")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from experiments import adversarial
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 def test_smoke_run_trains_clean_and_adversarial_models_and_writes_the_table(tmp_path, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from experiments import clips_per_speaker
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 def test_smoke_run_tabulates_every_variant_at_every_group_size(tmp_path):

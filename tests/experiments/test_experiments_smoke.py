@@ -18,7 +18,7 @@ from experiments import augmentation_ablation, backend_comparison, feature_compa
 from kser import features
 from kser.errors import KserFeatureError
 from kser.training import load_bundle
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 @pytest.fixture(scope="module")

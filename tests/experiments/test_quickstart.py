@@ -10,7 +10,7 @@ from experiments import quickstart
 from experiments.common import smoke_subset
 from kser.data import load_corpus
 from kser.training import load_bundle
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 def test_the_smoke_subset_keeps_every_speaker_and_emotion(tmp_path):

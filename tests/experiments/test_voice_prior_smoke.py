@@ -9,7 +9,7 @@ import pytest
 
 from experiments import clips_per_speaker, voice_prior
 from kser.training import load_bundle
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 # Minutes (7 LOSO folds trained, then 4 temperatures x 6 group sizes scored).

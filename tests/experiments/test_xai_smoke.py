@@ -6,7 +6,7 @@ import json
 
 from experiments import xai
 from kser.data.labels import EMOTIONS
-from tests.conftest import make_nemo_directory
+from tests.helpers import make_nemo_directory
 
 
 def test_xai_experiment_writes_auc_tables_curves_and_a_closing_note(tmp_path):

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from tests.conftest import run_under_torch
 from tests.export.torch_export_checks import TORCH_CASES
+from tests.helpers import run_under_torch
 
 pytest.importorskip("torch", reason="the torch backend needs torch (pip install kser[torch])")
 

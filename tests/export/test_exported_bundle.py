@@ -15,7 +15,7 @@ from kser.export import calibration_features, export_bundle
 from kser.export.frontend import FrontEndError, front_end_function
 from kser.runtime import load_exported
 from kser.runtime.layout import EXPORT_FILE, MODEL_FILE, front_end_file
-from tests.conftest import tone
+from tests.helpers import tone
 
 PARITY = 1e-4
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kser.cli import main
-from tests.conftest import REPO_ROOT, tone, write_audio
+from tests.helpers import REPO_ROOT, tone, write_audio
 
 
 def _runtime(block, directory, files, options=()):
@@ -96,7 +96,7 @@ def test_the_cli_reports_a_corrupted_export_in_one_line(exported_mel, tmp_path, 
 
 def test_the_cli_exports_a_saved_ensemble_bundle(audio, tmp_path, capsys):
     from kser.training import save_bundle
-    from tests.export.conftest import make_ensemble_bundle
+    from tests.export.helpers import make_ensemble_bundle
 
     bundle = make_ensemble_bundle()
     saved = save_bundle(bundle, tmp_path / "ensemble")

@@ -19,9 +19,9 @@ from kser.runtime import load_exported
 from kser.runtime.features import load_numpy_extractor
 from kser.speakers.adaptation import SpeakerAdaptation
 from kser.training import Bundle, seed_everything
-from tests.conftest import write_audio
-from tests.export.conftest import LABELS
+from tests.export.helpers import LABELS
 from tests.export.test_runtime import _runtime
+from tests.helpers import write_audio
 
 SECONDS = 1.0
 # Every extractor numpy covers, with parameters away from the defaults where they matter.
@@ -101,8 +101,8 @@ def make_default_bundle(seed=0) -> Bundle:
     )
     return Bundle(
         model=model,
-        extractor=extractor,
-        normalizer=normalizer,
+        extractors=extractor,
+        normalizers=normalizer,
         labels=LABELS,
         clip_seconds=SECONDS,
         info={"speaker_adaptation": SpeakerAdaptation(neighbours=3, graph="input").to_dict()},
@@ -199,7 +199,7 @@ def test_a_command_that_needs_tensorflow_says_which_extra_to_install(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
 
     result = subprocess.run(
         [sys.executable, "-m", "tests.export.runtime_checks", "--block", "tensorflow,keras"]

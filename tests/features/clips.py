@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tests.conftest import tone, write_audio
+from tests.helpers import tone, write_audio
 
 SAMPLE_RATE = 16000
 CLIP_SECONDS = 0.5

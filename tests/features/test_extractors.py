@@ -12,7 +12,7 @@ import tensorflow as tf
 from kser import features
 from kser.errors import KserFeatureError
 from kser.features.dsp import delta
-from tests.conftest import tone
+from tests.helpers import tone
 
 SAMPLE_RATE = 16000
 CLIP = 48000  # 3 s: 301 frames of 10 ms

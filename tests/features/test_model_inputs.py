@@ -8,7 +8,7 @@ import pytest
 from kser import features
 from kser.errors import KserFeatureError
 from kser.features import cache
-from tests.conftest import tone
+from tests.helpers import tone
 
 
 @pytest.fixture(scope="module")

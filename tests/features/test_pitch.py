@@ -10,7 +10,7 @@ from kser import features
 from kser.data.audio import load_clip
 from kser.errors import KserFeatureError
 from kser.features.pitch import PROSODY_VALUES, SEMITONE_REFERENCE_HZ
-from tests.conftest import tone
+from tests.helpers import tone
 
 SAMPLE_RATE = 16000
 

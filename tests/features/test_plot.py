@@ -5,7 +5,7 @@ from __future__ import annotations
 from matplotlib.image import imread
 
 from kser.cli import main
-from tests.conftest import tone, write_audio
+from tests.helpers import tone, write_audio
 
 
 def test_features_plot_writes_a_png_of_all_panels(tmp_path):

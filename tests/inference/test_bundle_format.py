@@ -13,7 +13,7 @@ from kser.inference import bundle as bundle_module
 from kser.inference.bundle import BUNDLE_FILE, load_bundle, save_bundle
 from tests.helpers import tone
 from tests.inference.version_1 import save_version_1_bundle
-from tests.training.conftest import make_bundle
+from tests.training.helpers import make_bundle
 
 
 @pytest.fixture(scope="module")

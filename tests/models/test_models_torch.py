@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import run_under_torch
+from tests.helpers import run_under_torch
 from tests.models.model_checks import TINY_CASES, build_tiny_model, predict, tiny_batch
 
 pytest.importorskip("torch", reason="the torch backend needs torch (pip install kser[torch])")

@@ -12,7 +12,7 @@ import pytest
 from kser.errors import KserModelError
 from kser.evaluation.calibration import expected_calibration_error, reliability_bins
 from kser.models.weighted_ensemble import WeightedEnsemble, WeightedLogits
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 from tests.models.weighted_ensemble_checks import (
     NUM_CLASSES,
     SHAPES,

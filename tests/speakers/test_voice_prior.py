@@ -16,7 +16,7 @@ from kser.training.speaker_settings import (
     fit_speaker_settings,
 )
 from tests.speakers.test_statistics import clips
-from tests.training.conftest import make_bundle
+from tests.training.helpers import make_bundle
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import soundfile
 
 from kser.data import load_corpus
-from tests.conftest import tone, write_audio
+from tests.helpers import tone, write_audio
 from tools import download_nemo
 
 ROWS = [

@@ -17,8 +17,8 @@ from kser.augment import Augmentation, AugmentationStep
 from kser.data import load_clip, load_corpus, make_splits
 from kser.features.pipeline import extract_features
 from kser.training import augmented_batches, run_experiment
-from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CONFIG as CONFIG
+from tests.helpers import make_nemo_directory
+from tests.training.helpers import TINY_CONFIG as CONFIG
 
 
 @pytest.fixture(scope="module")

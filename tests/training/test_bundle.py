@@ -10,8 +10,8 @@ import pytest
 from kser.errors import KserBundleError, KserDataError
 from kser.inference.bundle import MODEL_FILE, normalizer_file
 from kser.training import load_bundle, save_bundle
-from tests.conftest import tone, write_audio
-from tests.training.conftest import make_bundle
+from tests.helpers import tone, write_audio
+from tests.training.helpers import make_bundle
 
 
 def _waves(seconds, count=3):

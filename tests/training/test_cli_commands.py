@@ -8,8 +8,8 @@ import pytest
 
 from kser.cli import main
 from kser.training.speaker_settings import GROWTH_CLIPS, PRIOR_CLIPS
-from tests.conftest import make_nemo_directory, tone, write_audio
-from tests.training.conftest import TINY_CNN
+from tests.helpers import make_nemo_directory, tone, write_audio
+from tests.training.helpers import TINY_CNN
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 import kser.training.resume as resume_module
 from kser.cli import INTERRUPTED, main
 from kser.inference.bundle import BUNDLE_FILE, MODEL_FILE
-from tests.conftest import make_nemo_directory, tone, write_audio
-from tests.training.conftest import TINY_CNN
+from tests.helpers import make_nemo_directory, tone, write_audio
+from tests.training.helpers import TINY_CNN
 
 EPOCHS = 3
 STOP_AT = 2

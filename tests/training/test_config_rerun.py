@@ -9,7 +9,7 @@ import pytest
 from kser.cli import main
 from kser.training.run_directory import read_config
 from tests.helpers import make_nemo_directory
-from tests.training.conftest import TINY_CNN
+from tests.training.helpers import TINY_CNN
 
 
 @pytest.fixture(scope="module")

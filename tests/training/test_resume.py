@@ -13,8 +13,8 @@ import tensorflow as tf
 
 from kser.training import train
 from kser.training.resume import STATE_FILE, backed_up_epoch, skip_epochs
-from tests.conftest import REPO_ROOT
-from tests.training.conftest import synthetic_batches, tiny_classifier
+from tests.helpers import REPO_ROOT
+from tests.training.helpers import synthetic_batches, tiny_classifier
 
 STOP_AT = 2
 

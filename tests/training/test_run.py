@@ -15,8 +15,8 @@ from kser.evaluation.calibration import calibrating_temperature
 from kser.inference.speaker_adaptation import SpeakerAdaptation
 from kser.training import ExperimentConfig, Tracker, load_bundle, run_experiment
 from kser.training.speaker_settings import GROWTH_CLIPS
-from tests.conftest import make_nemo_directory
-from tests.training.conftest import TINY_CONFIG
+from tests.helpers import make_nemo_directory
+from tests.training.helpers import TINY_CONFIG
 
 TINY = dataclasses.replace(TINY_CONFIG, epochs=2)
 

@@ -16,7 +16,7 @@ from kser.data import load_corpus
 from kser.training import run as run_module
 from kser.training import run_experiment
 from tests.helpers import make_nemo_directory
-from tests.training.conftest import TINY_CONFIG
+from tests.training.helpers import TINY_CONFIG
 
 FOLDS = ["loso-F1", "loso-M2"]
 LOSO = dataclasses.replace(TINY_CONFIG, protocol="loso", epochs=1, folds=FOLDS)

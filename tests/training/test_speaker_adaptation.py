@@ -15,7 +15,7 @@ from kser.inference.speaker_adaptation import (
 )
 from kser.models import build_model
 from kser.training import load_bundle, save_bundle
-from tests.training.conftest import make_bundle
+from tests.training.helpers import make_bundle
 
 
 def _clustered_speaker(n_per_class=30, classes=3, wrong=0.3, seed=0):

@@ -15,7 +15,7 @@ from kser.training.speaker_settings import (
     PRIOR_CLIPS,
     fit_speaker_settings,
 )
-from tests.training.conftest import make_bundle
+from tests.training.helpers import make_bundle
 
 
 def _validation_clips(bundle, n_speakers=2, per_speaker=24, seed=0):

@@ -6,7 +6,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from kser.training import Tracker, train
-from tests.training.conftest import synthetic_batches, tiny_classifier
+from tests.training.helpers import synthetic_batches, tiny_classifier
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from kser.training import train
 from kser.training.trainer import BestEpochCheckpoint, validation_scores
-from tests.training.conftest import N_CLASSES, synthetic_batches, tiny_classifier
+from tests.training.helpers import N_CLASSES, synthetic_batches, tiny_classifier
 
 
 def test_validation_scores_match_a_hand_computation():

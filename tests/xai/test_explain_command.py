@@ -12,8 +12,8 @@ from kser.cli import main
 from kser.features.normalization import Normalizer
 from kser.models import build_model
 from kser.training import Bundle, save_bundle, seed_everything
-from tests.conftest import tone, write_audio
-from tests.training.conftest import make_bundle
+from tests.helpers import tone, write_audio
+from tests.training.helpers import make_bundle
 
 LABELS = ("anger", "fear", "happiness", "neutral", "sadness", "surprised")
 
@@ -147,7 +147,7 @@ def test_the_command_line_parser_does_not_import_keras():
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
 
     code = (
         "import sys; from kser.cli import build_parser; build_parser(); "

@@ -8,7 +8,7 @@ import pytest
 
 from kser.xai.methods import attribute
 from kser.xai.segments import input_segmentation
-from tests.conftest import run_under_torch
+from tests.helpers import run_under_torch
 from tests.xai.band_task import GRID, N_BINS, N_FRAMES, band_inputs, train_band_model
 from tests.xai.torch_explain_checks import SAME_ON_BOTH
 
