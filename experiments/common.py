@@ -11,7 +11,6 @@ import argparse
 import csv
 import dataclasses
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def run_variants(setup: ExperimentSetup, configs: dict) -> dict[str, dict]:
     """
     from kser.training import run_experiment
     from kser.training.cross_validation import check_same_configuration
-    from kser.training.run_directory import run_is_complete
+    from kser.training.run_directory import read_run_record, run_is_complete
 
     records = {}
     for name, config in configs.items():
@@ -141,25 +140,9 @@ def run_variants(setup: ExperimentSetup, configs: dict) -> dict[str, dict]:
     return records
 
 
-def read_run_record(directory) -> dict:
-    """A finished run's metrics.json, or for a multi-fold run its summary.json plus
-    `fold_records` (each fold's metrics.json, in the summary's order)."""
-    from kser.evaluation.report import METRICS_FILE
-    from kser.training.run_directory import SUMMARY_FILE
-
-    directory = Path(directory)
-    if (directory / METRICS_FILE).is_file():
-        return json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
-    summary = json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8"))
-    summary["fold_records"] = [
-        json.loads((directory / fold["name"] / METRICS_FILE).read_text(encoding="utf-8"))
-        for fold in summary["folds"]
-    ]
-    return summary
-
-
 def metric_row(name_column: str, name: str, record: dict) -> dict:
-    """The comparison-table row of one run's record (`read_run_record`).
+    """The comparison-table row of one run's record
+    (`kser.training.run_directory.read_run_record`).
 
     A multi-fold run's scores are means over its folds (each held-out speaker
     weighs the same), with a 95% t-interval over the folds; its best epoch is

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -71,15 +70,6 @@ def _is_run(path: Path) -> bool:
     return (path / "summary.json").is_file() or (path / "metrics.json").is_file()
 
 
-def read_json(path: Path) -> dict:
-    from kser.errors import KserError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise KserError(f"{path}: cannot read ({error})") from None
-
-
 def kser_command(config: dict, cross_validated: bool) -> str:
     """The `kser train` / `kser cv` command line of a run's config.json, naming only the
     options that differ from their defaults ("" for a run that is not a kser training,
@@ -122,6 +112,8 @@ def _cli_value(value) -> str:
 
 def run_row(directory: Path) -> tuple[str, tuple[str, ...]]:
     """`(protocol, table row)` of one run directory."""
+    from kser.training.run_directory import read_json
+
     config_path = directory / "config.json"
     config = read_json(config_path) if config_path.is_file() else {}
     if (directory / "summary.json").is_file():
@@ -147,8 +139,10 @@ def run_row(directory: Path) -> tuple[str, tuple[str, ...]]:
 
 
 def _cross_validated_row(directory: Path, config: dict) -> tuple[str, tuple[str, ...]]:
-    summary = read_json(directory / "summary.json")
-    folds = [read_json(directory / fold["name"] / "metrics.json") for fold in summary["folds"]]
+    from kser.training.run_directory import read_run_record
+
+    summary = read_run_record(directory)
+    folds = summary["fold_records"]
     unadapted = [f["metadata"].get("uar_without_speaker_adaptation") for f in folds]
     seconds = [f["metadata"].get("training_seconds") for f in folds]
     row = (

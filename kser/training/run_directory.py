@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from kser.errors import KserConfigError
+from kser.errors import KserConfigError, KserError
 from kser.evaluation.report import METRICS_FILE
 from kser.inference.bundle import BUNDLE_FILE
 from kser.training.resume import backed_up_epoch
@@ -42,6 +42,31 @@ def run_is_complete(run_dir) -> bool:
     """Whether `run_dir` holds a finished `run_experiment`: its split, or its folds' summary."""
     run_dir = Path(run_dir)
     return split_is_complete(run_dir) or (run_dir / SUMMARY_FILE).is_file()
+
+
+def read_run_record(run_dir) -> dict:
+    """A finished run's metrics.json, or for a multi-fold run its summary.json with the
+    folds' metrics.json records, in the summary's order, under `fold_records`.
+
+    Raises:
+        KserError: a file is missing, unreadable or not JSON (named).
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / METRICS_FILE).is_file():
+        return read_json(run_dir / METRICS_FILE)
+    summary = read_json(run_dir / SUMMARY_FILE)
+    summary["fold_records"] = [
+        read_json(run_dir / fold["name"] / METRICS_FILE) for fold in summary["folds"]
+    ]
+    return summary
+
+
+def read_json(path: Path) -> dict:
+    """The JSON object in `path`; a missing or broken file raises `KserError` naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise KserError(f"{path}: cannot read ({error})") from None
 
 
 def check_run_directory(run_dir, config, *, finished_ok: bool = False) -> None:

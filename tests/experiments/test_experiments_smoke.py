@@ -129,8 +129,9 @@ def test_feature_comparison_runs_all_13_features_by_default():
 
 
 def test_a_cross_validated_variant_is_tabulated_as_its_fold_mean_with_a_t_interval(tmp_path):
-    from experiments.common import metric_row, read_run_record
+    from experiments.common import metric_row
     from kser.evaluation import aggregate_folds
+    from kser.training.run_directory import read_run_record
 
     run = tmp_path / "mel"
     folds = {"A": (0.4, 3, 10.0), "B": (0.5, 5, 20.0), "C": (0.6, 9, 30.0)}
