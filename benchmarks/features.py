@@ -99,6 +99,7 @@ def kser_batches(extractor, clips, batch_size) -> Way:
     batches = [
         tf.constant(clips[start : start + batch_size]) for start in range(0, len(clips), batch_size)
     ]
+
     def to_numpy(batch):
         return tf.nest.map_structure(lambda tensor: tensor.numpy(), compute(batch))
 
